@@ -1,0 +1,54 @@
+# Convolutional Neural Networks, hands-on. Two commands do all set-up on a fresh machine:
+#   make lab    create .venv if missing, then open the course in JupyterLab (prints the URL)
+#   make test   create/update .venv, then run every test in fast mode
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_IP   ?= 127.0.0.1
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help venv lab test test-unit test-notebooks test-full notebooks notebooks-fast template bench clean
+
+help:
+	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
+	@echo "make test       run every test in fast mode (unit tests, notebooks with nbval, lint)"
+	@echo "make test-full  run the notebooks with nbval in full mode (meant for a GPU machine)"
+	@echo "make notebooks  re-run every notebook in full mode, save outputs and measured runtimes"
+	@echo "make bench      train the MNIST CNN in full mode and record a benchmark line"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ARGS)
+
+test: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+test-notebooks: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest notebooks $(PYTEST_ARGS)
+
+# Full mode compares only what does not depend on hardware: mode-dependent outputs carry nbval-ignore-output.
+test-full: $(STAMP)
+	COURSE_FAST=0 $(BIN)/python -m pytest notebooks --nbval-cell-timeout=3600 $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	$(BIN)/python -m utils.run_notebooks --fast $(NB)
+	$(BIN)/python -m utils.run_notebooks $(NB)
+
+template: $(STAMP)
+	$(BIN)/python -m utils.notebook_template --write
+
+clean:
+	rm -rf $(VENV) .cache artifacts

@@ -1,0 +1,148 @@
+"""The part every notebook shares: its first cell's header (title, Colab badge, runtimes) and its setup cell.
+
+One template, written into every notebook by ``python -m utils.notebook_template --write`` and checked by
+``--check`` (and by ``tests/test_notebook_lint.py``), so no notebook drifts from it.
+
+- Cell 1 (markdown) starts with ``# Title``, then the badge line, then the runtime line, then whatever the
+  notebook says (learning goals...). Only the badge and runtime lines are the template's.
+- Cell 2 (code) is the setup cell, the same in every notebook but for ``tensorflow=True/False``, which comes
+  from the notebook's metadata ``course.tensorflow``.
+- Runtimes come from ``notebooks/runtimes.json``, written by ``python -m utils.run_notebooks`` which
+  measures them: the numbers in a notebook's header are measured, never typed in.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+#: The one place the course's public repository is named.
+REPO = "cnn-hands-on/cnn-course"
+REPO_URL = f"https://github.com/{REPO}.git"
+BRANCH = "main"
+COLAB_DIR = "cnn-course"
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+RUNTIMES = NOTEBOOKS / "runtimes.json"
+
+SETUP_CELL = '''\
+# Setup: run this cell first. It makes the course's `utils` importable (in Colab it fetches the course).
+import os, subprocess, sys
+REPO_URL = "{repo_url}"
+if not any(os.path.isdir(os.path.join(p, "utils")) for p in (".", "..")):
+    try:
+        import google.colab  # only Colab has this module
+    except ImportError:
+        raise SystemExit("utils/ not found: open this notebook from the course folder (run `make lab` there).")
+    if not os.path.isdir("{colab_dir}"):
+        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "{colab_dir}"], check=True)
+    os.chdir("{colab_dir}/notebooks")
+sys.path.insert(0, os.path.abspath(".." if os.path.isdir("../utils") else "."))
+from utils import env
+if env.in_colab():
+    env.install_missing()  # only what Colab lacks
+ENV = env.setup(tensorflow={tensorflow})'''
+
+
+def badge_line(stem: str) -> str:
+    url = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{stem}.ipynb"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def _fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "not measured yet"
+    if seconds < 90:
+        return f"~{max(1, round(seconds))} s"
+    return f"~{seconds / 60:.1f} min"
+
+
+def load_runtimes() -> dict:
+    return json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+
+
+def runtime_line(stem: str, runtimes: dict | None = None) -> str:
+    r = (load_runtimes() if runtimes is None else runtimes).get(stem, {})
+    return (f"**Runtime** (measured, Restart & Run All): fast mode {_fmt_seconds(r.get('fast_s'))} · "
+            f"full mode on a 2-core CPU {_fmt_seconds(r.get('full_cpu_s'))} · "
+            f"full mode on a GPU {_fmt_seconds(r.get('full_gpu_s'))}")
+
+
+def setup_source(tensorflow: bool) -> str:
+    return SETUP_CELL.format(repo_url=REPO_URL, colab_dir=COLAB_DIR, tensorflow=bool(tensorflow))
+
+
+def header_source(stem: str, current: str, runtimes: dict | None = None) -> str:
+    """Cell 1 with the template's badge and runtime lines in place, keeping the title and the rest."""
+    lines = current.split("\n")
+    title = lines[0] if lines and lines[0].startswith("# ") else f"# {stem}"
+    rest = lines[1:]
+    while rest and (not rest[0].strip() or rest[0].startswith("[![Open In Colab]") or rest[0].startswith("**Runtime**")):
+        rest = rest[1:]
+    return "\n".join([title, "", badge_line(stem), "", runtime_line(stem, runtimes), "", *rest]).rstrip() + "\n"
+
+
+def uses_tensorflow(nb) -> bool:
+    return bool(nb.metadata.get("course", {}).get("tensorflow", True))
+
+
+def apply(nb, stem: str, runtimes: dict | None = None) -> None:
+    """Put the template into ``nb`` (in place): header lines in cell 1, the setup cell as cell 2."""
+    cells = nb.cells
+    if not cells or cells[0].cell_type != "markdown":
+        cells.insert(0, nbformat.v4.new_markdown_cell(f"# {stem}"))
+    cells[0].source = header_source(stem, cells[0].source, runtimes)
+    setup = setup_source(uses_tensorflow(nb))
+    if len(cells) < 2 or cells[1].cell_type != "code" or "# Setup: run this cell first" not in cells[1].source:
+        cells.insert(1, nbformat.v4.new_code_cell(setup))
+    cells[1].source = setup
+    tags = cells[1].metadata.setdefault("tags", [])
+    if "nbval-ignore-output" not in tags:  # it prints mode, device and versions
+        tags.append("nbval-ignore-output")
+    nb.metadata.pop("widgets", None)
+
+
+def notebook_paths() -> list[Path]:
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def drift(path: Path, runtimes: dict | None = None) -> list[str]:
+    """What in ``path`` differs from the template (empty when it matches)."""
+    nb = nbformat.read(path, as_version=4)
+    want = nbformat.from_dict(json.loads(json.dumps(nb)))
+    apply(want, path.stem, runtimes)
+    problems = []
+    if nb.cells[0].source != want.cells[0].source:
+        problems.append(f"{path.name}: cell 1 header (title/badge/runtime lines) differs from the template")
+    if len(nb.cells) < 2 or nb.cells[1].source != want.cells[1].source:
+        problems.append(f"{path.name}: cell 2 is not the template's setup cell")
+    elif "nbval-ignore-output" not in nb.cells[1].metadata.get("tags", []):
+        problems.append(f"{path.name}: the setup cell lacks the nbval-ignore-output tag")
+    return problems
+
+
+def write(path: Path, runtimes: dict | None = None) -> None:
+    nb = nbformat.read(path, as_version=4)
+    apply(nb, path.stem, runtimes)
+    nbformat.write(nb, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    paths = [Path(a) for a in argv if not a.startswith("--")] or notebook_paths()
+    if "--write" in argv:
+        for p in paths:
+            write(p)
+        print(f"template written into {len(paths)} notebook(s)")
+        return 0
+    problems = [msg for p in paths for msg in drift(p)]
+    print("\n".join(problems) or f"{len(paths)} notebook(s) match the template")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

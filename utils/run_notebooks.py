@@ -1,0 +1,75 @@
+"""Run notebooks top to bottom in a fresh kernel, save their outputs, and record measured runtimes.
+
+    python -m utils.run_notebooks                 # full mode: saves outputs (what is committed)
+    python -m utils.run_notebooks --fast          # fast mode: measures only, saves nothing
+    python -m utils.run_notebooks notebooks/01_images_as_arrays.ipynb
+
+Each run writes its wall time into ``notebooks/runtimes.json`` (``fast_s``, ``full_cpu_s`` or
+``full_gpu_s``, and the slowest cell of a fast run), then refreshes every notebook's header from the
+template, so the runtimes a notebook shows are measured. Widget state is never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from utils import notebook_template as template
+
+
+def _has_gpu() -> bool:
+    return bool(os.environ.get("COURSE_GPU")) or Path("/proc/driver/nvidia/gpus").is_dir()
+
+
+def run(path: Path, fast: bool, timeout: int = 1800) -> tuple[float, float, object]:
+    """Execute ``path``; return (total seconds, slowest cell seconds, executed notebook)."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_FAST"] = "1" if fast else "0"
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=False, record_timing=True)
+    start = time.perf_counter()
+    client.execute()
+    total = time.perf_counter() - start
+    slowest = 0.0
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            from datetime import datetime
+
+            t0 = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            t1 = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            slowest = max(slowest, (t1 - t0).total_seconds())
+        cell.get("metadata", {}).pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    return total, slowest, nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    fast = "--fast" in argv
+    paths = [Path(a) for a in argv if not a.startswith("--")] or template.notebook_paths()
+    runtimes = template.load_runtimes()
+    key = "fast_s" if fast else ("full_gpu_s" if _has_gpu() else "full_cpu_s")
+    for path in paths:
+        total, slowest, nb = run(path, fast)
+        entry = runtimes.setdefault(path.stem, {})
+        entry[key] = round(total, 1)
+        if fast:
+            entry["fast_slowest_cell_s"] = round(slowest, 1)
+        else:
+            nbformat.write(nb, path)
+        print(f"{path.name}: {'fast' if fast else 'full'} mode {total:.1f} s (slowest cell {slowest:.1f} s)")
+        template.RUNTIMES.write_text(json.dumps(runtimes, indent=1, sort_keys=True) + "\n")
+    for path in template.notebook_paths():
+        template.write(path, runtimes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
