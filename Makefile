@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 LAB_IP   ?= 127.0.0.1
 LAB_PORT ?= 8888
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
 .PHONY: help venv lab test test-unit test-notebooks test-full notebooks notebooks-fast template bench clean
@@ -28,7 +30,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -115,3 +115,9 @@ def test_expect_function_reports_crashes_and_non_functions():
     assert "raised ZeroDivisionError" in check(lambda x: 1 / 0)
     assert "expected a function" in check(3)
     assert "differ" in check(lambda x: x * 3)
+
+
+def test_a_function_stub_that_returns_ellipsis_is_not_attempted():
+    q = Exercise("qf", "?", expect_function(lambda x: x, lambda: [(np.ones(2),)]), ["h"], "s", lambda x: x, (None,))
+    assert q.evaluate(lambda x: ...).ok is None
+    assert q.evaluate(lambda x: None).ok is None

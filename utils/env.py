@@ -173,10 +173,11 @@ def missing_packages(wanted: dict[str, str] | None = None) -> list[str]:
     return [req for module, req in wanted.items() if importlib.util.find_spec(module) is None]
 
 
-def install_missing(wanted: dict[str, str] | None = None, runner=subprocess.run) -> list[str]:
+def install_missing(wanted: dict[str, str] | None = None, runner=None) -> list[str]:
     """pip-install only what is missing (used by the setup cell in Colab); returns what it installed."""
     todo = missing_packages(wanted)
     if todo:
+        runner = runner or subprocess.run
         runner([sys.executable, "-m", "pip", "install", "-q", *todo], check=True)
         importlib.invalidate_caches()
     return todo

@@ -97,7 +97,9 @@ def apply(nb, stem: str, runtimes: dict | None = None) -> None:
         cells.insert(0, nbformat.v4.new_markdown_cell(f"# {stem}"))
     cells[0].source = header_source(stem, cells[0].source, runtimes)
     setup = setup_source(uses_tensorflow(nb))
-    if len(cells) < 2 or cells[1].cell_type != "code" or "# Setup: run this cell first" not in cells[1].source:
+    is_slot = len(cells) > 1 and cells[1].cell_type == "code" and (
+        not cells[1].source.strip() or "# Setup: run this cell first" in cells[1].source)
+    if not is_slot:
         cells.insert(1, nbformat.v4.new_code_cell(setup))
     cells[1].source = setup
     tags = cells[1].metadata.setdefault("tags", [])

@@ -65,6 +65,7 @@ def _finish(fig) -> None:
 def show_image(image, title: str | None = None, cmap: str = "gray", size: float = 4,
                colorbar: bool = False, vmin=None, vmax=None) -> None:
     """One image, with an optional colour bar."""
+    _as_image(image)  # check before a figure exists, so a bad input leaves nothing open
     fig, ax = plt.subplots(figsize=(size, size))
     _draw(ax, image, title, cmap, vmin, vmax, colorbar)
     _finish(fig)
@@ -104,6 +105,8 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int 
         raise CourseError("show_grid got no images to show.")
     if titles is not None and len(titles) != len(images):
         raise CourseError(f"show_grid got {len(images)} images but {len(titles)} titles; give one title per image.")
+    for image in images:
+        _as_image(image)
     ncols = max(1, min(ncols, len(images)))
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
@@ -121,6 +124,7 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int 
 def show_before_after(before, after, titles: tuple[str, str] = ("before", "after"), size: float = 4,
                       cmap: str = "gray", same_scale: bool = False) -> None:
     """Two images side by side: an input and what an operation made of it."""
+    _as_image(before), _as_image(after)
     fig, axes = plt.subplots(1, 2, figsize=(2 * size, size))
     vmin = vmax = None
     if same_scale:

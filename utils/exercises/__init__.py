@@ -40,6 +40,10 @@ class Verdict:
     message: str
 
 
+#: What a checker returns when the answer is still a placeholder (say, a function that returns ``...``).
+NOT_ATTEMPTED = "not attempted"
+
+
 def unattempted(answer: Any) -> bool:
     """True for the placeholders a notebook starts with: ``...`` and ``None``."""
     return answer is ... or answer is None
@@ -66,6 +70,8 @@ class Exercise:
             problem = self.checker(answer)
         except Exception as err:  # a checker must never crash a learner's notebook
             problem = f"your answer could not be checked ({type(err).__name__}: {err})."
+        if problem is NOT_ATTEMPTED:
+            return self.evaluate(...)
         if problem is None:
             return Verdict(True, f"{RIGHT} {self.name}: correct!")
         return Verdict(False, f"{WRONG} {self.name}: {problem}")
@@ -189,6 +195,8 @@ def expect_function(reference: Callable, cases: Callable[[], list[tuple]], atol:
                 got = answer(*args)
             except Exception as err:
                 return f"your function raised {type(err).__name__} on test case {k + 1}: {err}"
+            if unattempted(got):  # the notebook's stub still returns ... (or nothing)
+                return NOT_ATTEMPTED
             problem = compare_arrays(got, reference(*args), atol, what=f"your result on test case {k + 1}")
             if problem:
                 return problem

@@ -1,0 +1,111 @@
+"""utils.env: mode, platform, cache folder, seeding, the setup call, Colab installs, and errors."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils import env
+from utils.errors import CourseError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("value, fast", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False),
+                                         ("no", False)])
+def test_fast_mode_follows_course_fast(monkeypatch, value, fast):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert env.is_fast() is fast
+
+
+def test_fast_mode_is_off_when_unset(monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    assert env.is_fast() is False
+
+
+def test_platform_local_kaggle_and_colab(monkeypatch):
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert env.platform_name() == "local"
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    assert env.platform_name() == "Kaggle"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert env.in_colab() and env.platform_name() == "Colab"
+
+
+def test_cache_dir_honours_the_variable_and_creates_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "c"))
+    path = env.cache_dir("models", "mnist")
+    assert path == tmp_path / "c" / "models" / "mnist" and path.is_dir()
+
+
+def test_cache_dir_defaults_inside_the_repo(monkeypatch):
+    monkeypatch.delenv("COURSE_CACHE_DIR", raising=False)
+    assert env.cache_dir() == ROOT / ".cache"
+
+
+def test_seed_everything_makes_python_and_numpy_repeat():
+    env.seed_everything(7)
+    first = (random.random(), np.random.rand())
+    env.seed_everything(7)
+    assert (random.random(), np.random.rand()) == first
+
+
+def test_setup_without_tensorflow_prints_one_line_and_never_imports_it(monkeypatch):
+    code = ("import sys; from utils import env; e = env.setup(tensorflow=False); "
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'; print(e.fast, e.platform)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={"COURSE_FAST": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("Course ready: fast mode | local | CPU") and "seed 42" in lines[0]
+    assert lines[1] == "True local"
+
+
+def test_setup_with_tensorflow_seeds_keras_and_reports_versions():
+    code = ("from utils import env; env.setup(tensorflow=True, seed=3); import keras; a = keras.random.uniform((3,)); "
+            "env.setup(tensorflow=True, seed=3, verbose=False); b = keras.random.uniform((3,)); "
+            "import numpy as np; print('same' if np.allclose(np.array(a), np.array(b)) else 'different')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, last = out.stdout.strip().splitlines()[0], out.stdout.strip().splitlines()[-1]
+    assert "TensorFlow 2." in first and "Keras 3." in first and "seed 3" in first
+    assert last == "same"
+    assert "oneDNN custom operations" not in out.stderr  # the C++ start-up chatter is hidden
+
+
+def test_quiet_tensorflow_keeps_onednn_on(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    env.quiet_tensorflow()
+    import os
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+
+
+def test_missing_packages_and_install_missing_install_only_what_lacks():
+    wanted = {"numpy": "numpy", "surely_not_a_module_xyz": "xyz-package>=1"}
+    assert env.missing_packages(wanted) == ["xyz-package>=1"]
+    calls = []
+    installed = env.install_missing(wanted, runner=lambda cmd, check: calls.append(cmd))
+    assert installed == ["xyz-package>=1"]
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", "xyz-package>=1"]]
+    calls.clear()
+    assert env.install_missing({"numpy": "numpy"}, runner=lambda cmd, check: calls.append(cmd)) == [] and not calls
+
+
+def test_course_error_renders_as_one_short_line():
+    err = CourseError("Draw a digit first.")
+    assert isinstance(err, ValueError)
+    assert err._render_traceback_() == ["\u26a0\ufe0f  Draw a digit first."]
+
+
+def test_env_summary_names_mode_device_and_versions():
+    e = env.CourseEnv(fast=False, platform="Colab", device="GPU: T4", seed=1, tensorflow_version="2.x",
+                      keras_version="3.y")
+    assert e.summary() == "Course ready: full mode | Colab | GPU: T4 | TensorFlow 2.x, Keras 3.y | seed 1"

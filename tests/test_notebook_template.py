@@ -1,0 +1,126 @@
+"""The shared notebook template: header and setup cell, drift detection, and the setup logic in a simulated Colab."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils import env, notebook_template as template
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_notebook_matches_the_template():
+    problems = [p for path in template.notebook_paths() for p in template.drift(path)]
+    assert not problems, "\n".join(problems) + "\nrun: python -m utils.notebook_template --write"
+
+
+def test_drift_is_detected(tmp_path):
+    src = template.notebook_paths()[0]
+    nb = nbformat.read(src, as_version=4)
+    nb.cells[1].source = nb.cells[1].source.replace("env.setup(", "env.setup(seed=1, ")
+    nb.cells[0].source = nb.cells[0].source.replace("colab.research.google.com/github", "example.org")
+    broken = tmp_path / src.name
+    nbformat.write(nb, broken)
+    problems = template.drift(broken)
+    assert len(problems) == 2 and "cell 1 header" in problems[0] and "setup cell" in problems[1]
+    template.write(broken)
+    assert template.drift(broken) == []
+
+
+def test_header_keeps_title_and_body_and_shows_measured_runtimes():
+    runtimes = {"07_x": {"fast_s": 12.3, "full_cpu_s": 150.0}}
+    out = template.header_source("07_x", "# 07 · X\n\nold badge\n\nGoals here.", runtimes)
+    lines = out.splitlines()
+    assert lines[0] == "# 07 · X" and lines[2] == template.badge_line("07_x")
+    assert "fast mode ~12 s" in lines[4] and "2-core CPU ~2.5 min" in lines[4] and "GPU not measured yet" in lines[4]
+    assert "old badge" in out and out.rstrip().endswith("Goals here.")
+    assert template.header_source("07_x", out, runtimes) == out  # idempotent
+
+
+def test_the_repo_url_is_one_constant():
+    for path in template.notebook_paths():
+        text = path.read_text()
+        assert template.REPO in text
+    assert template.REPO_URL in template.setup_source(True)
+
+
+def _setup_cell(tensorflow: bool = False) -> str:
+    return template.setup_source(tensorflow)
+
+
+@pytest.fixture
+def fake_colab(monkeypatch, tmp_path):
+    """A Colab VM without network: google.colab exists, `git clone` copies this repo, pip is recorded."""
+    google = types.ModuleType("google")
+    colab = types.ModuleType("google.colab")
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    calls = []
+
+    def fake_run(cmd, check=False, **kwargs):
+        calls.append(list(cmd))
+        if cmd[:2] == ["git", "clone"]:
+            target = Path(cmd[-1])
+            shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".venv", ".git", ".cache", "*.ipynb"))
+            (target / "notebooks").mkdir(exist_ok=True)
+        return types.SimpleNamespace(returncode=0)
+
+    import subprocess
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(env, "COLAB_EXTRAS", {"numpy": "numpy", "not_in_colab_xyz": "xyz>=1"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return calls
+
+
+def test_setup_cell_in_colab_fetches_the_course_and_installs_only_what_lacks(fake_colab, tmp_path, capsys):
+    namespace: dict = {}
+    exec(compile(_setup_cell(), "setup-cell", "exec"), namespace)
+    clone = [c for c in fake_colab if c[:2] == ["git", "clone"]]
+    assert clone == [["git", "clone", "--depth", "1", template.REPO_URL, template.COLAB_DIR]]
+    pips = [c for c in fake_colab if "pip" in c]
+    assert pips == [[sys.executable, "-m", "pip", "install", "-q", "xyz>=1"]]
+    assert Path.cwd() == tmp_path / template.COLAB_DIR / "notebooks"
+    assert sys.path[0] == str(tmp_path / template.COLAB_DIR)
+    assert namespace["ENV"].platform == "Colab"
+    assert "Course ready:" in capsys.readouterr().out
+
+
+def test_setup_cell_in_colab_reuses_an_existing_clone(fake_colab, tmp_path):
+    (tmp_path / template.COLAB_DIR / "notebooks").mkdir(parents=True)
+    (tmp_path / template.COLAB_DIR / "utils").mkdir()
+    exec(compile(_setup_cell(), "setup-cell", "exec"), {})
+    assert not [c for c in fake_colab if c[:2] == ["git", "clone"]]
+
+
+def test_setup_cell_outside_the_course_folder_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setitem(sys.modules, "google", None)  # makes `import google.colab` fail as on a laptop
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="make lab"):
+        exec(compile(_setup_cell(), "setup-cell", "exec"), {})
+
+
+def test_setup_cell_locally_finds_utils_one_level_up(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT / "notebooks")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    namespace: dict = {}
+    exec(compile(_setup_cell(), "setup-cell", "exec"), namespace)
+    assert sys.path[0] == str(ROOT) and namespace["ENV"].platform in {"local", "Kaggle"}
+
+
+def test_runtimes_file_is_valid_json_when_present():
+    if template.RUNTIMES.exists():
+        data = json.loads(template.RUNTIMES.read_text())
+        for stem, entry in data.items():
+            assert (ROOT / "notebooks" / f"{stem}.ipynb").exists(), f"runtimes.json names a missing notebook {stem}"
+            assert all(isinstance(v, (int, float)) for v in entry.values())

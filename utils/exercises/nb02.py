@@ -1,0 +1,127 @@
+"""Exercises for notebook 02, *Convolution by hand*."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils import kernels
+from utils.exercises import Exercise, expect_array, expect_function, expect_integer
+
+#: (N, F, P, S) for q1: input size, filter size, padding, stride.
+SIZE_CASES = [(32, 5, 0, 1), (32, 5, 2, 1), (64, 3, 1, 2), (224, 7, 3, 2)]
+
+
+def _conv_reference(image, kernel, stride=1, padding=0):
+    return kernels.conv2d(image, kernel, padding=int(padding), stride=int(stride))
+
+
+def _conv_cases() -> list[tuple]:
+    rng = np.random.default_rng(2)
+    cases = []
+    for (h, w), (kh, kw), stride, padding in [((6, 6), (3, 3), 1, 0), ((7, 11), (3, 3), 2, 1),
+                                              ((9, 5), (2, 3), 1, 2), ((10, 8), (5, 5), 3, 0),
+                                              ((5, 12), (3, 1), 2, 2)]:
+        cases.append((rng.normal(size=(h, w)).round(2), rng.normal(size=(kh, kw)).round(2), stride, padding))
+    return cases
+
+
+def _edge_images() -> dict[str, np.ndarray]:
+    """Test pictures for q2: flat, a horizontal edge (dark above, bright below), a vertical edge, and flipped ones."""
+    flat = np.full((12, 12), 100.0)
+    horizontal = np.zeros((12, 12))
+    horizontal[6:] = 100.0
+    vertical = np.zeros((12, 12))
+    vertical[:, 6:] = 100.0
+    return {"flat": flat, "horizontal": horizontal, "horizontal (flipped)": horizontal[::-1],
+            "vertical": vertical, "vertical (flipped)": vertical[:, ::-1]}
+
+
+def _horizontal_edge_checker(answer) -> str | None:
+    kernel = np.asarray(answer, dtype=float) if not isinstance(answer, str) else None
+    if kernel is None or kernel.ndim != 2 or kernel.shape[0] < 2 or kernel.shape[0] > 7 or kernel.shape[1] > 7:
+        return "expected a small 2-D kernel such as a 3x3 array of numbers."
+    if not np.isfinite(kernel).all() or not np.abs(kernel).sum():
+        return "your kernel is all zeros (or not finite): it responds to nothing."
+    responses = {name: np.abs(kernels.conv2d(img, kernel)).max() for name, img in _edge_images().items()}
+    strength = np.abs(kernel).sum() * 100.0
+    if responses["flat"] > 1e-6 * strength:
+        return "it responds to a flat grey image; an edge detector should give 0 where nothing changes (weights summing to 0)."
+    if min(responses["horizontal"], responses["horizontal (flipped)"]) < 0.2 * strength:
+        return "it barely responds to a horizontal edge (dark above, bright below)."
+    if max(responses["vertical"], responses["vertical (flipped)"]) > 0.05 * responses["horizontal"]:
+        return "it also responds to vertical edges; it should only see changes from row to row."
+    return None
+
+
+q1 = Exercise(
+    name="q1",
+    question="Output size (N - F + 2P)/S + 1 for each (N, F, P, S) in SIZE_CASES: "
+             + ", ".join(str(c) for c in SIZE_CASES) + ". Answer with a list of four numbers.",
+    checker=expect_array([kernels.output_size(n, f, p, s) for n, f, p, s in SIZE_CASES]),
+    hints=["Plug each case into (N - F + 2P) / S + 1.",
+           "When the division is not whole, round down: the last window must fit inside the padded image."],
+    solution_text="(32-5)/1+1 = 28; (32-5+4)/1+1 = 32; floor((64-3+2)/2)+1 = 32; floor((224-7+6)/2)+1 = 112.",
+    solution_value=[28, 32, 32, 112],
+    wrong_examples=([28, 32, 31, 112], [27, 31, 31, 111], [28, 32, 32]),
+)
+
+q2 = Exercise(
+    name="q2",
+    question="Design a kernel that finds horizontal edges (brightness changing from one row to the next) and "
+             "ignores vertical edges and flat regions. It is checked by what it does to test images.",
+    checker=_horizontal_edge_checker,
+    hints=["Look at Sobel x, which finds vertical edges. What would turn it by 90 degrees?",
+           "Negative weights in the top row, positive in the bottom row, zeros in the middle; weights sum to 0."],
+    solution_text="kernel = np.array([[-1, -2, -1],\n                   [ 0,  0,  0],\n                   [ 1,  2,  1]])"
+                  "  # Sobel y; [[-1,-1,-1],[0,0,0],[1,1,1]] works too",
+    solution_value=kernels.get_kernel("sobel y"),
+    wrong_examples=(kernels.get_kernel("sobel x"), kernels.get_kernel("edge (4-neighbour)"),
+                    kernels.get_kernel("box blur"), np.zeros((3, 3)), [1, 0, -1]),
+)
+
+q3 = Exercise(
+    name="q3",
+    question="Write my_conv2d(image, kernel, stride=1, padding=0): cross-correlation of a 2-D image with a 2-D "
+             "kernel, `padding` zeros on every side, then windows every `stride` pixels. Non-square images and "
+             "kernels must work.",
+    checker=expect_function(_conv_reference, _conv_cases),
+    hints=["First pad: np.pad(image, padding). Then the output is (H + 2P - kh)//S + 1 by (W + 2P - kw)//S + 1.",
+           "Output pixel (i, j) is np.sum(padded[i*S : i*S + kh, j*S : j*S + kw] * kernel)."],
+    solution_text="def my_conv2d(image, kernel, stride=1, padding=0):\n"
+                  "    padded = np.pad(image, padding)\n"
+                  "    kh, kw = kernel.shape\n"
+                  "    out_h = (padded.shape[0] - kh) // stride + 1\n"
+                  "    out_w = (padded.shape[1] - kw) // stride + 1\n"
+                  "    out = np.zeros((out_h, out_w))\n"
+                  "    for i in range(out_h):\n"
+                  "        for j in range(out_w):\n"
+                  "            window = padded[i*stride:i*stride + kh, j*stride:j*stride + kw]\n"
+                  "            out[i, j] = np.sum(window * kernel)\n"
+                  "    return out",
+    solution_value=_conv_reference,
+    wrong_examples=(
+        lambda im, k, s=1, p=0: kernels.conv2d(im, np.asarray(k)[::-1, ::-1], padding=p, stride=s),  # flipped
+        lambda im, k, s=1, p=0: kernels.conv2d(im, k, padding=p, stride=1),  # ignores stride
+        lambda im, k, s=1, p=0: kernels.conv2d(im, k, padding=0, stride=s),  # ignores padding
+        "conv",
+    ),
+)
+
+_SEED_CNN = ((5 * 5 * 3 + 1) * 10) + ((3 * 3 * 10 + 1) * 20) + (21 * 21 * 20 * 100 + 100) + (100 * 10 + 10)
+
+q4 = Exercise(
+    name="q4",
+    question="The lecture's CNN: RGB 50x50 input -> Conv 10 filters 5x5 -> max-pool 2x2 stride 2 -> Conv 20 "
+             "filters 3x3 -> Dense 100 -> Dense 10 (convolutions 'valid', stride 1, each with biases). "
+             "How many parameters does it have in total?",
+    checker=expect_integer(_SEED_CNN),
+    hints=["A conv layer has (F*F*C_in + 1) * C_out parameters; pooling has none.",
+           "Track the shape: 50 -> 46 (conv 5x5) -> 23 (pool) -> 21 (conv 3x3); the first Dense layer sees "
+           "21*21*20 numbers."],
+    solution_text="conv1 (5*5*3+1)*10 = 760; pool 0; conv2 (3*3*10+1)*20 = 1,820; flatten 21*21*20 = 8,820; "
+                  "dense1 8,820*100+100 = 882,100; dense2 100*10+10 = 1,010; total 885,690.",
+    solution_value=_SEED_CNN,
+    wrong_examples=(760 + 1820 + 1010, 750 + 1800 + 882000 + 1000, _SEED_CNN + 1),
+)
+
+EXERCISES = [q1, q2, q3, q4]

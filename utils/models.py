@@ -1,0 +1,345 @@
+"""The course's MNIST models: the seed CNN, a dense baseline, precision per device, and a model cache.
+
+Notebook 04 builds and trains the lecture notes' CNN in plain sight. Later notebooks (what a CNN sees,
+transfer learning, adversarial examples) need that trained model without training it again, so
+:func:`load_or_train_mnist_cnn` keeps it as a ``.keras`` file in ``env.cache_dir("models")``:
+
+- the cache is keyed by what changes the model: the architecture and compile settings (Keras config,
+  including the precision policy), the data (source, sizes and a fingerprint of the arrays) and the epochs;
+- a missing or stale file (different key) is trained again; a matching one is loaded;
+- it prints which of the two it did.
+
+TensorFlow/Keras is imported inside the functions, so ``import utils.models`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from utils import env
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from utils.data import MnistData
+
+#: Epochs for the seed CNN: full mode reproduces the notes' "99.24% after 10 epochs"; fast mode is a smoke run.
+FULL_EPOCHS = 10
+FAST_EPOCHS = 2
+BATCH_SIZE = 128
+#: Adadelta's learning rate in the notes' recipe (Keras 3's default is 0.001, far too slow here).
+ADADELTA_LR = 1.0
+CACHE_NAME = "mnist_cnn"
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+
+
+def seed_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+             name: str = "seed_cnn") -> "keras.Model":
+    """The lecture notes' CNN, layer for layer (not compiled): 2 convolutions, pooling, dropout, dense."""
+    env.quiet_tensorflow()
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=input_shape, name="image"),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu", name="conv1"),
+        layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool"),
+        layers.Dropout(0.25, name="dropout1"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense"),
+        layers.Dropout(0.5, name="dropout2"),
+        # float32 output: under a mixed precision policy the softmax still sums to 1 accurately
+        layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities"),
+    ], name=name)
+
+
+def dense_baseline(input_shape: tuple[int, int] = (28, 28), num_classes: int = 10, hidden: int = 128,
+                   name: str = "dense_baseline") -> "keras.Model":
+    """A plain dense network on the flattened pixels (not compiled): the baseline the CNN must beat."""
+    env.quiet_tensorflow()
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=input_shape, name="image"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(hidden, activation="relu", name="hidden"),
+        layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities"),
+    ], name=name)
+
+
+def compile_seed(model: "keras.Model", learning_rate: float = ADADELTA_LR) -> "keras.Model":
+    """Compile as in the notes: Adadelta (learning rate 1.0 unless told), cross-entropy on integer labels."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adadelta(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def to_model_input(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) images -> float32 (N, 28, 28, 1) in [0, 1], what the seed CNN takes."""
+    x = np.asarray(x)
+    scaled = x.astype("float32") / 255.0 if x.dtype == np.uint8 else x.astype("float32")
+    return scaled[..., None] if scaled.ndim == 3 else scaled
+
+
+# ----------------------------------------------------------------------------------------------
+# Precision per device
+
+
+def choose_precision(device: str | None = None) -> str:
+    """The Keras dtype policy the course trains with on ``device`` (default: the current one).
+
+    Measured for the MNIST seed CNN (see notebook 04 and ``python -m utils.bench``):
+
+    - GPU: ``mixed_float16`` (tensor cores; the standard recipe).
+    - CPU with native bfloat16 matrix units (AMX / AVX512-BF16): ``mixed_bfloat16`` would be the candidate,
+      adopted only where it was measured faster at the same accuracy.
+    - any other CPU (such as the course's 2-core AMD EPYC machine): ``float32``.
+    """
+    if device is None:
+        device = _current_device()
+    if device.upper().startswith("GPU"):
+        return "mixed_float16"
+    if _cpu_has_bf16_units():
+        return BF16_CPU_POLICY
+    return "float32"
+
+
+#: What a bf16-capable CPU gets; float32 until a measurement on such a CPU shows a gain at equal accuracy.
+BF16_CPU_POLICY = "float32"
+
+
+def _cpu_has_bf16_units() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def _current_device() -> str:
+    env.quiet_tensorflow()
+    import tensorflow as tf
+
+    return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+
+
+def set_precision(policy: str) -> str:
+    """Set Keras' global dtype policy (``float32``, ``mixed_bfloat16``, ``mixed_float16``); returns it."""
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+# ----------------------------------------------------------------------------------------------
+# The cache
+
+
+@dataclass
+class CacheInfo:
+    """What :func:`load_or_train_mnist_cnn` did, kept next to the model as JSON."""
+
+    key: str
+    status: str  # "loaded" or "trained"
+    path: str
+    epochs: int
+    data_source: str
+    n_train: int
+    n_test: int
+    precision: str
+    test_accuracy: float | None = None
+    seconds_per_epoch: float | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def data_fingerprint(data: "MnistData") -> dict[str, Any]:
+    """Source, sizes and a SHA-256 of the arrays: what the cache key needs to know about the data."""
+    digest = hashlib.sha256()
+    for arr in (data.x_train, data.y_train, data.x_test, data.y_test):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return {"source": data.source, "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)),
+            "sha256": digest.hexdigest()}
+
+
+def _without_names(config: Any) -> Any:
+    """A Keras config without its ``name`` entries: Keras numbers unnamed layers per session."""
+    if isinstance(config, dict):
+        return {k: _without_names(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, list):
+        return [_without_names(v) for v in config]
+    return config
+
+
+def cache_key(model: "keras.Model", data: "MnistData", epochs: int, batch_size: int = BATCH_SIZE) -> str:
+    """A short hash of the architecture + compile settings, the data and the training length."""
+    recipe = {
+        "model": _without_names(model.get_config()),
+        "optimizer": _without_names(model.optimizer.get_config()) if getattr(model, "optimizer", None) else None,
+        "loss": str(getattr(model, "loss", None)),
+        "data": data_fingerprint(data),
+        "epochs": int(epochs),
+        "batch_size": int(batch_size),
+    }
+    text = json.dumps(recipe, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cache_paths(name: str = CACHE_NAME, fast: bool = False) -> tuple[Path, Path]:
+    """The ``.keras`` model file and its JSON note for ``name`` in this mode (fast and full live side by side)."""
+    folder = env.cache_dir("models")
+    stem = f"{name}-{'fast' if fast else 'full'}"
+    return folder / f"{stem}.keras", folder / f"{stem}.json"
+
+
+def read_cache_info(name: str = CACHE_NAME, fast: bool = False) -> CacheInfo | None:
+    """The JSON note of a cached model, or None when there is none (or it is unreadable)."""
+    _, note = cache_paths(name, fast)
+    try:
+        return CacheInfo(**json.loads(note.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save_to_cache(model: "keras.Model", data: "MnistData", epochs: int, history: dict | None = None,
+                  seconds_per_epoch: float | None = None, name: str = CACHE_NAME, fast: bool | None = None,
+                  batch_size: int = BATCH_SIZE, verbose: bool = True) -> CacheInfo:
+    """Save a trained model where :func:`load_or_train_mnist_cnn` (and later notebooks) will find it."""
+    import keras
+
+    fast = env.is_fast() if fast is None else fast
+    path, note = cache_paths(name, fast)
+    x_test = to_model_input(data.x_test)
+    _, accuracy = model.evaluate(x_test, data.y_test, verbose=0)
+    info = CacheInfo(key=cache_key(model, data, epochs, batch_size), status="trained", path=path.name,
+                     epochs=int(epochs), data_source=data.source, n_train=int(len(data.y_train)),
+                     n_test=int(len(data.y_test)), precision=keras.mixed_precision.global_policy().name,
+                     test_accuracy=round(float(accuracy), 4),
+                     seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 2),
+                     history={k: [round(float(v), 4) for v in vals] for k, vals in (history or {}).items()})
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)  # never leave a half-written model where a later notebook would load it
+    note.write_text(json.dumps(asdict(info), indent=1))
+    if verbose:
+        print(f"Saved the trained model to the course cache (models/{path.name}) for later notebooks.")
+    return info
+
+
+def epoch_timer() -> "keras.callbacks.Callback":
+    """A Keras callback that times each epoch's training part (``.train_seconds``) and whole epoch (``.seconds``).
+
+    The training part ends at the last batch, before the validation pass, so images per second is
+    ``n_train / train_seconds``. The first epoch also pays for tracing the model into a graph.
+    """
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self.train_seconds: list[float] = []
+            self._start = self._last_batch = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = self._last_batch = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._last_batch = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.train_seconds.append(self._last_batch - self._start)
+            self.seconds.append(time.perf_counter() - self._start)
+
+        def typical_train_seconds(self) -> float:
+            """Median training time per epoch, leaving out the first epoch when there are 3 or more."""
+            kept = self.train_seconds[1:] if len(self.train_seconds) >= 3 else self.train_seconds
+            return float(np.median(kept))
+
+    return EpochTimer()
+
+
+def train_mnist_cnn(model: "keras.Model", data: "MnistData", epochs: int, batch_size: int = BATCH_SIZE,
+                    verbose: int = 2) -> tuple[dict[str, list[float]], float]:
+    """Fit on all training images, watching the test set each epoch.
+
+    Returns the history and the typical training seconds per epoch (see :func:`epoch_timer`).
+    """
+    x_train, x_test = to_model_input(data.x_train), to_model_input(data.x_test)
+    timer = epoch_timer()
+    history = model.fit(x_train, data.y_train, batch_size=batch_size, epochs=epochs,
+                        validation_data=(x_test, data.y_test), verbose=verbose, callbacks=[timer])
+    return history.history, timer.typical_train_seconds()
+
+
+def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None, verbose: bool = True, *,
+                            data: "MnistData | None" = None, builder: Callable[[], "keras.Model"] = seed_cnn,
+                            name: str = CACHE_NAME, batch_size: int = BATCH_SIZE,
+                            precision: str | None = None, retrain: bool = False) -> "keras.Model":
+    """The trained seed CNN: loaded from the course cache when it matches, else trained (and cached).
+
+    ``fast`` (default: ``COURSE_FAST``) picks the small data set and :data:`FAST_EPOCHS`; full mode trains
+    :data:`FULL_EPOCHS` epochs on all training images. ``data``/``builder`` replace MNIST and the seed CNN
+    (the tests use tiny ones). Prints whether it loaded or trained; the returned model carries the details
+    as ``model.course_cache`` (a :class:`CacheInfo`).
+    """
+    import keras
+
+    from utils.data import load_mnist
+
+    fast = env.is_fast() if fast is None else fast
+    epochs = (FAST_EPOCHS if fast else FULL_EPOCHS) if epochs is None else int(epochs)
+    data = load_mnist(fast=fast, verbose=False) if data is None else data
+    policy = precision or choose_precision()
+    previous = keras.mixed_precision.global_policy().name
+    set_precision(policy)
+    try:
+        model = compile_seed(builder())
+    finally:
+        set_precision(previous)
+    key = cache_key(model, data, epochs, batch_size)
+    path, _ = cache_paths(name, fast)
+    info = read_cache_info(name, fast)
+    why = "retrain=True was asked for"
+    if not retrain and info is not None and path.is_file():
+        if info.key == key:
+            try:
+                loaded = keras.models.load_model(path)
+            except Exception as err:  # a broken file: train again rather than fail
+                why = f"the cached file could not be read ({type(err).__name__})"
+            else:
+                info.status = "loaded"
+                if verbose:
+                    acc = "" if info.test_accuracy is None else f", test accuracy {info.test_accuracy:.2%}"
+                    print(f"Loaded the trained CNN from the course cache (models/{path.name}: {info.epochs} epochs "
+                          f"on {info.n_train:,} images{acc}).")
+                loaded.course_cache = info
+                return loaded
+        else:
+            why = "the cached one is stale (architecture, data or epochs changed)"
+    elif not retrain:
+        why = "none is cached yet"
+    if verbose:
+        print(f"Training the CNN ({epochs} epochs on {len(data.y_train):,} images) because {why}.")
+    set_precision(policy)
+    try:
+        history, seconds = train_mnist_cnn(model, data, epochs, batch_size, verbose=2 if verbose else 0)
+    finally:
+        set_precision(previous)
+    info = save_to_cache(model, data, epochs, history, seconds, name=name, fast=fast, batch_size=batch_size,
+                         verbose=verbose)
+    model.course_cache = info
+    return model
