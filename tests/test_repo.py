@@ -62,3 +62,10 @@ def test_readme_syllabus_lists_every_notebook():
         assert f"notebooks/{path.name}" in readme, f"README syllabus misses {path.name}"
     for command in ("make lab", "make test", "COURSE_FAST", "COURSE_DATA_DIR", "Colab"):
         assert command in readme
+
+
+def test_readme_syllabus_is_generated_from_the_notebooks_and_measured_runtimes():
+    from utils import notebook_template as template
+
+    text = (ROOT / "README.md").read_text()
+    assert text == template.readme_with_syllabus(text), "run: python -m utils.notebook_template --write"

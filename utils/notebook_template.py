@@ -108,6 +108,32 @@ def apply(nb, stem: str, runtimes: dict | None = None) -> None:
     nb.metadata.pop("widgets", None)
 
 
+README = ROOT / "README.md"
+SYLLABUS_START, SYLLABUS_END = "<!-- syllabus:start -->", "<!-- syllabus:end -->"
+
+
+def syllabus_table(runtimes: dict | None = None) -> str:
+    """The README's syllabus: one row a notebook, topics from metadata ``course.topic``, runtimes measured."""
+    runtimes = load_runtimes() if runtimes is None else runtimes
+    rows = ["| # | Notebook | Topic | Fast mode | Full, 2-core CPU | Full, GPU |",
+            "|---|----------|-------|-----------|------------------|-----------|"]
+    for path in notebook_paths():
+        nb = nbformat.read(path, as_version=4)
+        title = nb.cells[0].source.split("\n")[0].lstrip("# ").split("·", 1)[-1].strip()
+        topic = nb.metadata.get("course", {}).get("topic", "")
+        r = runtimes.get(path.stem, {})
+        cells = [path.stem[:2], f"[{title}](notebooks/{path.name})", topic,
+                 *(_fmt_seconds(r.get(k)).replace("not measured yet", "not yet") for k in ("fast_s", "full_cpu_s", "full_gpu_s"))]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def readme_with_syllabus(text: str, runtimes: dict | None = None) -> str:
+    head, rest = text.split(SYLLABUS_START, 1)
+    _, tail = rest.split(SYLLABUS_END, 1)
+    return f"{head}{SYLLABUS_START}\n{syllabus_table(runtimes)}\n{SYLLABUS_END}{tail}"
+
+
 def notebook_paths() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -139,9 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     if "--write" in argv:
         for p in paths:
             write(p)
+        README.write_text(readme_with_syllabus(README.read_text()))
         print(f"template written into {len(paths)} notebook(s)")
         return 0
     problems = [msg for p in paths for msg in drift(p)]
+    if README.read_text() != readme_with_syllabus(README.read_text()):
+        problems.append("README.md: the syllabus table is out of date")
     print("\n".join(problems) or f"{len(paths)} notebook(s) match the template")
     return 1 if problems else 0
 

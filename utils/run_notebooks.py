@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         template.RUNTIMES.write_text(json.dumps(runtimes, indent=1, sort_keys=True) + "\n")
     for path in template.notebook_paths():
         template.write(path, runtimes)
+    template.README.write_text(template.readme_with_syllabus(template.README.read_text(), runtimes))
     return 0
 
 
