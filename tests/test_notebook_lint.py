@@ -90,3 +90,12 @@ def test_compared_share_table(capsys):
                     f"{texts} of them with more than a figure ({texts / max(total, 1):.0%})")
     with capsys.disabled():
         print("\nnbval compared share per notebook:\n  " + "\n  ".join(rows))
+
+
+def test_measured_fast_mode_cells_stay_under_a_minute():
+    """runtimes.json holds what `make notebooks` measured; no fast-mode cell may take a minute or more."""
+    from utils.notebook_template import load_runtimes
+
+    slow = {stem: r["fast_slowest_cell_s"] for stem, r in load_runtimes().items()
+            if r.get("fast_slowest_cell_s", 0) >= 60}
+    assert not slow, f"fast-mode cells over 60 s: {slow}"
