@@ -12,7 +12,7 @@ LAB_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lab test test-unit test-notebooks test-full notebooks notebooks-fast template bench clean
+.PHONY: help venv lab test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
@@ -51,6 +51,12 @@ notebooks: $(STAMP)
 
 template: $(STAMP)
 	$(BIN)/python -m utils.notebook_template --write
+
+bench: $(STAMP)
+	$(BIN)/python -m utils.bench
+
+test-browser: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache artifacts

@@ -352,6 +352,7 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 def sklearn_digits(limit: int | None = None) -> OtherDigits:
     """scikit-learn's 1,797 handwritten 8x8 digits (43 writers, UCI), upscaled and made MNIST-like."""
+    from skimage.transform import resize
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -360,7 +361,7 @@ def sklearn_digits(limit: int | None = None) -> OtherDigits:
         images, labels = images[:limit], labels[:limit]
     out = []
     for small in images:
-        big = _resize(np.pad(small / 16.0, 1), (40, 40))  # blocky 8x8 -> smooth 40x40 (a 1-pixel margin)
+        big = np.clip(resize(np.pad(small / 16.0, 1), (40, 40), order=3), 0, 1)  # 8x8 -> smooth 40x40 (bicubic)
         out.append(_to_uint8(preprocess_digit(big)))
     return OtherDigits(np.stack(out), labels.astype(np.uint8),
                        f"scikit-learn's 8x8 handwritten digits (43 writers), upscaled: {len(labels):,} images")

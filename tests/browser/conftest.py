@@ -13,7 +13,10 @@ What this file gives the browser tests:
   and ``window.jupyterapp`` exposed. It is stopped by its own PID (its process group), kernels included.
 - ``lab``: per test, a fresh browser context and page plus helpers: ``lab.open(notebook)``,
   ``lab.run_all()`` (menu Edit > Clear Outputs of All Cells, then Run > Run All Cells; waits through the app's
-  session state and the server's REST kernel state, never the toolbar indicator), ``lab.output_of(css)``.
+  session state and the server's REST kernel state, never the toolbar indicator), ``lab.run_cells_for(...)``
+  (only the cells a widget cell depends on, clicked and run with Ctrl+Enter, for notebooks whose run-all
+  trains several models), ``lab.widget(css)``, ``lab.set_slider(...)``, ``lab.wait_js(...)``,
+  ``lab.settled_text(...)`` (text once the kernel is idle and it stopped changing) and ``lab.step(name)``.
   Before and after each test every session and kernel is deleted through the REST API. At the end of each
   test (pass or fail) a screenshot of the final state goes to ``artifacts/browser/<test>.png``; the paths and
   each test's timings are listed at the end of the pytest run.
@@ -124,6 +127,60 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+#: Methods that change the object they are called on: a cell calling one (``cnn.fit(...)``) is needed by
+#: later cells that use the object even though it assigns nothing to it.
+MUTATORS = {"fit", "compile", "build", "load_weights", "set_weights", "train_on_batch", "append", "extend",
+            "update", "add", "insert", "pop", "clear", "setdefault", "sort", "fill", "add_class"}
+
+
+def _names(source: str) -> tuple[set[str], set[str], set[str]]:
+    """(names a cell defines, names it reads, names it mutates with a MUTATORS method call)."""
+    import ast
+
+    tree = ast.parse(source)
+    defined, used, mutated = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.attr in MUTATORS):
+            mutated.add(node.func.value.id)
+    return defined, used, mutated
+
+
+def cells_for(path: Path, *needles: str) -> list[int]:
+    """The code cells (0-based indexes) a learner must run to see the cells containing ``needles``.
+
+    Walks back from those cells: keeps every cell that defines a name still needed, or changes it in place
+    (``cnn.fit(...)``), adding what that cell reads; the setup cell always. Cells nothing depends on (other
+    models, plots, exercises) are left out, so a notebook that trains several models shows its widget in
+    a fraction of its run-all time.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    targets = [i for i, src in code if any(n in src for n in needles)]
+    if not targets:
+        raise AssertionError(f"{path.name}: no code cell contains {needles}")
+    chosen, needed = set(targets), set()
+    for i, src in code:
+        if i in chosen:
+            needed |= _names(src)[1]
+    for i, src in reversed([(i, src) for i, src in code if i < max(targets)]):
+        if i in chosen:
+            continue
+        defined, used, mutated = _names(src)
+        if src.startswith("# Setup: run this cell first") or (defined | mutated) & needed:
+            chosen.add(i)
+            needed = (needed - defined) | used
+    return sorted(chosen)
+
+
 class LabServer:
     """A running JupyterLab: its URL, root folder, process, and REST helpers."""
 
@@ -211,9 +268,14 @@ def copy_course(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lab_server(chromium_path, tmp_path_factory):
-    """One JupyterLab for the whole session, on a temporary copy of the course, in fast mode."""
-    base = tmp_path_factory.mktemp("lab")
+def lab_server(chromium_path):
+    """One JupyterLab for the whole session, on a temporary copy of the course, in fast mode.
+
+    The copy lives in its own ``mkdtemp`` folder, not pytest's tmp_path: pytest prunes old
+    ``/tmp/pytest-of-<user>/pytest-N`` folders, so a second pytest run on the same machine (another
+    developer, another ``make test``) would delete the course under the running server.
+    """
+    base = Path(tempfile.mkdtemp(prefix="course-browser-"))
     root = copy_course(base / "course")
     private = {name: base / name for name in ("config", "data", "runtime", "ipython", "settings", "workspaces")}
     for folder in private.values():
@@ -232,7 +294,10 @@ def lab_server(chromium_path, tmp_path_factory):
            "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
            "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.user_settings_dir={private['settings']}", f"--LabApp.workspaces_dir={private['workspaces']}"]
+           f"--LabApp.user_settings_dir={private['settings']}", f"--LabApp.workspaces_dir={private['workspaces']}",
+           "--ServerApp.terminals_enabled=False"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        cmd.append("--allow-root")
     log = base / "jupyter-server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -255,6 +320,7 @@ def lab_server(chromium_path, tmp_path_factory):
         server.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(log, ARTIFACTS / "jupyter-server.log")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------ one test's Lab
@@ -264,20 +330,22 @@ _NOTEBOOK_STATE_JS = """() => {
   const app = window.jupyterapp;
   const panel = app && app.shell.currentWidget;
   if (!panel || !panel.content || !panel.sessionContext) return null;
-  const cells = panel.content.widgets.filter(c => c.model.type === 'code');
-  const errors = [];
-  let pending = 0, executed = 0;
-  for (const c of cells) {
+  const cells = [], errors = [];
+  for (const [index, c] of panel.content.widgets.entries()) {
+    if (c.model.type !== 'code') continue;
     const prompt = (c.node.querySelector('.jp-InputPrompt') || {}).textContent || '';
-    if (prompt.includes('*')) pending += 1;
-    if (c.model.executionCount !== null && c.model.executionCount !== undefined) executed += 1;
+    const count = c.model.executionCount;
+    cells.push({index, pending: prompt.includes('*'), executed: count !== null && count !== undefined});
     for (const o of c.model.outputs.toJSON()) {
-      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+      if (o.output_type === 'error') {
+        errors.push('cell ' + (index + 1) + ': ' + o.ename + ': ' + o.evalue + '\\n'
+                    + c.model.sharedModel.getSource().slice(0, 300));
+      }
     }
   }
   const ctx = panel.sessionContext;
   const kernel = ctx.session && ctx.session.kernel;
-  return {path: ctx.path, total: cells.length, pending, executed, errors, ready: ctx.isReady,
+  return {path: ctx.path, cells, errors, ready: ctx.isReady,
           connection: kernel ? kernel.connectionStatus : null, status: kernel ? kernel.status : null};
 }"""
 
@@ -289,10 +357,15 @@ class Lab:
         self.server, self.page, self.name = server, page, name
         self.notebook: str | None = None
         self.timings: dict[str, float] = {}
-        self._t0 = time.monotonic()
+        self._t0 = self._last = time.monotonic()
 
     def _mark(self, label: str, since: float) -> None:
-        self.timings[label] = round(time.monotonic() - since, 1)
+        self._last = time.monotonic()
+        self.timings[label] = round(self._last - since, 1)
+
+    def step(self, label: str) -> None:
+        """Record the seconds since the previous step (shown in the end-of-run timings table)."""
+        self._mark(label, self._last)
 
     def state(self) -> dict | None:
         return self.page.evaluate(_NOTEBOOK_STATE_JS)
@@ -326,13 +399,39 @@ class Lab:
                 raise AssertionError(f"kernel not ready after {timeout} s: app {state}, server {server_state}")
             time.sleep(0.25)
 
-    def menu(self, menu: str, command: str) -> None:
-        """Click a main-menu entry as a learner does: menu bar item ``menu``, then the item for ``command``."""
-        bar = self.page.locator("#jp-MainMenu .lm-MenuBar-item", has_text=re.compile(rf"^\s*{re.escape(menu)}\s*$"))
-        bar.first.click()
-        item = self.page.locator(f".lm-Menu-item[data-command='{command}']").first
+    def menu(self, menu: str, label: str) -> None:
+        """Click a main-menu entry as a learner does: menu bar item ``menu``, then the item labelled ``label``."""
+        exact = lambda text: re.compile(rf"^\s*{re.escape(text)}\s*$")  # noqa: E731
+        self.page.locator("#jp-MainMenu .lm-MenuBar-item", has_text=exact(menu)).first.click()
+        label_loc = self.page.locator(".lm-Menu-itemLabel", has_text=exact(label))
+        item = self.page.locator(".lm-Menu .lm-Menu-item", has=label_loc).first
         item.wait_for(state="visible", timeout=10_000)
         item.click()
+
+    def clear_outputs(self) -> None:
+        """Edit > Clear Outputs of All Cells (so every execution count seen afterwards is this run's)."""
+        self.page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        self.menu("Edit", "Clear Outputs of All Cells")
+        self.page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets"
+                                    ".every(c => c.model.type !== 'code' || c.model.executionCount === null)",
+                                    timeout=10_000)
+
+    def wait_for_cells(self, indexes: set[int] | None, timeout: float, what: str) -> None:
+        """Wait until the code cells ``indexes`` (all when None) ran and none is queued; fail on an error."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if state["errors"]:
+                raise AssertionError(f"{self.notebook}: a cell raised: {state['errors']}")
+            cells = [c for c in state["cells"] if indexes is None or c["index"] in indexes]
+            if not any(c["pending"] for c in state["cells"]) and all(c["executed"] for c in cells):
+                break
+            if time.monotonic() > deadline:
+                left = [c["index"] + 1 for c in cells if not c["executed"]]
+                raise AssertionError(f"{self.notebook}: {what} not finished after {timeout} s; cells not run yet: "
+                                     f"{left}; kernel {state['status']}")
+            time.sleep(0.25)
+        self.wait_for_kernel(timeout=20)
 
     def run_all(self, timeout: float = 50) -> None:
         """Edit > Clear Outputs of All Cells, then Run > Run All Cells; wait until every code cell ran.
@@ -340,24 +439,32 @@ class Lab:
         Fails at once, with the error, when a cell raises.
         """
         t = time.monotonic()
-        self.page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
-        self.menu("Edit", "notebook:clear-all-cell-outputs")
-        self.page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets"
-                                    ".every(c => c.model.type !== 'code' || c.model.executionCount === null)",
-                                    timeout=10_000)
-        self.menu("Run", "notebook:run-all-cells")
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.state()
-            if state["errors"]:
-                raise AssertionError(f"{self.notebook}: a cell raised: {state['errors']}")
-            if state["pending"] == 0 and state["executed"] == state["total"]:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.notebook}: run-all not finished after {timeout} s: {state}")
-            time.sleep(0.25)
-        self.wait_for_kernel(timeout=20)
+        self.clear_outputs()
+        self.menu("Run", "Run All Cells")
+        self.wait_for_cells(None, timeout, "run-all")
         self._mark("run-all", t)
+
+    def run_cells_for(self, *needles: str, timeout: float = 50) -> list[int]:
+        """Run only the cells the cells containing ``needles`` need (:func:`cells_for`); return their indexes."""
+        indexes = cells_for(self.server.root / self.notebook, *needles)
+        self.run_cells(indexes, timeout)
+        return indexes
+
+    def run_cells(self, indexes: list[int], timeout: float = 50) -> None:
+        """Run only the cells ``indexes`` (0-based, in order), as a learner does: click a cell, Ctrl+Enter.
+
+        For notebooks whose run-all is too slow for a browser test: see :func:`cells_for`.
+        """
+        t = time.monotonic()
+        self.clear_outputs()
+        cells = self.page.locator(".jp-Notebook .jp-Cell")
+        for index in indexes:
+            prompt = cells.nth(index).locator(".jp-InputPrompt").first
+            prompt.scroll_into_view_if_needed()
+            prompt.click()
+            self.page.keyboard.press("Control+Enter")
+        self.wait_for_cells(set(indexes), timeout, f"running cells {[i + 1 for i in indexes]}")
+        self._mark(f"run {len(indexes)} cells", t)
 
     def widget(self, css: str, timeout: float = 20):
         """The rendered widget with CSS class ``css`` in the notebook's outputs, scrolled into view."""
@@ -365,6 +472,50 @@ class Lab:
         loc.wait_for(state="visible", timeout=timeout * 1000)
         loc.scroll_into_view_if_needed()
         return loc
+
+    def wait_js(self, expression: str, arg, what: str, timeout: float = 15) -> None:
+        """Wait until the JS ``expression`` (a function of ``arg``) is true; else fail saying ``what`` was awaited."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(expression, arg=arg, timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise AssertionError(f"waited {timeout:.0f} s: {what}") from None
+
+    def settled_text(self, locator, quiet: float = 1.0, timeout: float = 20) -> str:
+        """``locator``'s text once the kernel is idle and the text has not changed for ``quiet`` seconds.
+
+        Widgets that update live (a prediction while the pen moves) show intermediate values; a test reads
+        what the learner sees when everything has arrived.
+        """
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while True:
+            text = locator.inner_text().strip()
+            state = self.state()
+            idle = bool(state) and state["status"] == "idle" and self.server.kernel_state(self.notebook) == "idle"
+            if text != last or not idle:
+                last, since = text, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{locator} kept changing or the kernel stayed busy for {timeout} s: {text!r}")
+            time.sleep(0.2)
+
+    def set_slider(self, root, description: str, value: int) -> None:
+        """Type ``value`` into the readout of the slider labelled ``description`` (inside ``root``), then Enter.
+
+        The readout of an ipywidgets 8 slider is editable text; typing there is how a learner sets an exact value.
+        """
+        label = self.page.locator("label.widget-label", has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+        slider = root.locator(".widget-slider", has=label).first
+        readout = slider.locator(".widget-readout")
+        readout.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(str(value))
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_function("([el, v]) => el.textContent.trim() === v",
+                                    arg=[readout.element_handle(), str(value)], timeout=10_000)
 
     def screenshot(self) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ kernel both ways in this browser.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -40,7 +42,7 @@ def test_run_all_waits_for_every_cell_and_widgets_round_trip(lab):
     ui = lab.widget("scratch-echo")
     ui.locator(".widget-text input").fill("cnn")
     ui.locator(".widget-text input").press("Enter")
-    label = ui.locator(".widget-label")
+    label = ui.locator(".jupyter-widgets.widget-label")
     label.filter(has_text="echo: CNN").wait_for(timeout=10_000)
     assert label.inner_text() == "echo: CNN"
 
@@ -50,3 +52,34 @@ def test_run_all_reports_a_raising_cell(lab):
     lab.open(path)
     with pytest.raises(AssertionError, match="ZeroDivisionError"):
         lab.run_all(timeout=30)
+
+
+def test_ipycanvas_takes_mouse_strokes(lab):
+    path = scratch(
+        lab, "canvas",
+        "import ipywidgets as w\nfrom ipycanvas import Canvas\n"
+        "canvas = Canvas(width=200, height=200)\nseen = w.Label('points: 0')\npoints = []\n"
+        "def down(x, y):\n    points.append((x, y))\n"
+        "def move(x, y):\n    if points:\n        canvas.fill_rect(x - 4, y - 4, 8, 8)\n        points.append((x, y))\n"
+        "def up(x, y):\n    seen.value = f'points: {len(points)} x range: {min(p[0] for p in points):.0f}-'"
+        " f'{max(p[0] for p in points):.0f}'\n"
+        "canvas.on_mouse_down(down)\ncanvas.on_mouse_move(move)\ncanvas.on_mouse_up(up)\n"
+        "ui = w.VBox([canvas, seen])\nui.add_class('scratch-canvas')\nui",
+    )
+    lab.open(path)
+    lab.run_all()
+    ui = lab.widget("scratch-canvas")
+    canvas = ui.locator("canvas").last
+    canvas.wait_for(state="visible")
+    before = canvas.screenshot()
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2  # the canvas may be drawn wider than its 200 pixels: use fractions
+    lab.page.mouse.move(x, box["y"] + 0.15 * box["height"])
+    lab.page.mouse.down()
+    lab.page.mouse.move(x, box["y"] + 0.85 * box["height"], steps=10)
+    lab.page.mouse.up()
+    label = ui.locator(".jupyter-widgets.widget-label")
+    lab.wait_js("el => el.textContent.includes('x range')", label.element_handle(), "the canvas reported no stroke")
+    assert re.search(r"x range: (99|100)-(100|101)$", label.inner_text()), label.inner_text()
+    lab.page.wait_for_timeout(300)
+    assert canvas.screenshot() != before, "the stroke was not drawn"

@@ -1,0 +1,160 @@
+"""utils.models: the seed CNN's layers, precision per device, and the model cache (tiny model, tiny data)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from utils import models
+from utils.data import MnistData
+
+
+@pytest.fixture(autouse=True)
+def temporary_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def tiny_data(n_train: int = 64, n_test: int = 32, source: str = "tiny test data") -> MnistData:
+    rng = np.random.default_rng(0)
+    y_train = (np.arange(n_train) % 10).astype(np.uint8)
+    y_test = (np.arange(n_test) % 10).astype(np.uint8)
+    x_train = rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8)
+    x_test = rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8)
+    return MnistData(x_train, y_train, x_test, y_test, source)
+
+
+def tiny_cnn():
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(2, 3, activation="relu"),
+                             layers.MaxPooling2D(4), layers.Flatten(),
+                             layers.Dense(10, activation="softmax")])
+
+
+def tiny_cnn_wider():
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(3, 3, activation="relu"),
+                             layers.MaxPooling2D(4), layers.Flatten(),
+                             layers.Dense(10, activation="softmax")])
+
+
+def run(data, builder=tiny_cnn, epochs=1, **kwargs):
+    return models.load_or_train_mnist_cnn(fast=True, epochs=epochs, data=data, builder=builder,
+                                          batch_size=32, precision="float32", **kwargs)
+
+
+def test_seed_cnn_layers_match_the_notes():
+    model = models.seed_cnn()
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds == ["Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dropout", "Dense"]
+    assert [layer.count_params() for layer in model.layers] == [320, 18496, 0, 0, 0, 1179776, 0, 1290]
+    assert model.count_params() == 1_199_882
+    assert model.output_shape == (None, 10)
+    assert model.layers[3].rate == 0.25 and model.layers[6].rate == 0.5
+
+
+def test_compile_seed_uses_adadelta_one():
+    model = models.compile_seed(models.seed_cnn())
+    assert model.optimizer.__class__.__name__ == "Adadelta"
+    assert float(model.optimizer.learning_rate) == pytest.approx(1.0)
+
+
+def test_dense_baseline_parameters():
+    assert models.dense_baseline().count_params() == 784 * 128 + 128 + 128 * 10 + 10
+
+
+def test_to_model_input_scales_and_adds_a_channel():
+    x = models.to_model_input(np.array([[[0, 255]]], dtype=np.uint8))
+    assert x.shape == (1, 1, 2, 1) and x.dtype == np.float32 and x.max() == 1.0
+
+
+def test_choose_precision_per_device(monkeypatch):
+    assert models.choose_precision("GPU: Tesla T4") == "mixed_float16"
+    monkeypatch.setattr(models, "_cpu_has_bf16_units", lambda: False)
+    assert models.choose_precision("CPU (2 cores)") == "float32"
+    monkeypatch.setattr(models, "_cpu_has_bf16_units", lambda: True)
+    assert models.choose_precision("CPU (2 cores)") == "mixed_bfloat16"
+
+
+def test_cache_key_ignores_layer_names_but_not_what_matters():
+    data = tiny_data()
+    a, b = models.compile_seed(tiny_cnn()), models.compile_seed(tiny_cnn())   # Keras numbers their names
+    assert models.cache_key(a, data, 1) == models.cache_key(b, data, 1)
+    assert models.cache_key(a, data, 1) != models.cache_key(a, data, 2)
+    assert models.cache_key(a, data, 1) != models.cache_key(models.compile_seed(tiny_cnn_wider()), data, 1)
+    assert models.cache_key(a, data, 1) != models.cache_key(a, tiny_data(source="elsewhere"), 1)
+    assert models.cache_key(a, data, 1) != models.cache_key(models.compile_seed(tiny_cnn(), 0.001), data, 1)
+
+
+def test_trains_when_missing_then_loads_then_retrains_when_stale(capsys, temporary_cache):
+    data = tiny_data()
+    first = run(data)
+    out = capsys.readouterr().out
+    assert "Training the CNN" in out and "none is cached yet" in out and "Saved" in out
+    assert first.course_cache.status == "trained"
+    model_file, note = models.cache_paths(fast=True)
+    assert model_file.is_file() and model_file.parent == temporary_cache / "models"
+    assert json.loads(note.read_text())["key"] == first.course_cache.key
+
+    second = run(data)
+    assert "Loaded the trained CNN from the course cache" in capsys.readouterr().out
+    assert second.course_cache.status == "loaded"
+    x = models.to_model_input(data.x_test[:4])
+    np.testing.assert_allclose(first.predict(x, verbose=0), second.predict(x, verbose=0), atol=1e-6)
+
+    third = run(data, epochs=2)                                   # different epochs: stale
+    assert "stale" in capsys.readouterr().out and third.course_cache.status == "trained"
+    fourth = run(data, builder=tiny_cnn_wider, epochs=2)          # different architecture: stale
+    assert "stale" in capsys.readouterr().out and fourth.course_cache.status == "trained"
+    fifth = run(tiny_data(n_train=48), builder=tiny_cnn_wider, epochs=2)   # different data: stale
+    assert "stale" in capsys.readouterr().out and fifth.course_cache.status == "trained"
+    assert run(tiny_data(n_train=48), builder=tiny_cnn_wider, epochs=2).course_cache.status == "loaded"
+
+
+def test_a_broken_cache_file_is_retrained(capsys):
+    data = tiny_data()
+    run(data, verbose=False)
+    model_file, _ = models.cache_paths(fast=True)
+    model_file.write_bytes(b"not a keras file")
+    again = run(data)
+    assert again.course_cache.status == "trained" and "could not be read" in capsys.readouterr().out
+
+
+def test_fast_and_full_caches_live_side_by_side():
+    assert models.cache_paths(fast=True)[0] != models.cache_paths(fast=False)[0]
+    assert models.read_cache_info(fast=False) is None
+
+
+def test_save_to_cache_is_found_by_load_or_train(capsys):
+    data = tiny_data()
+    model = models.compile_seed(tiny_cnn())
+    history, seconds = models.train_mnist_cnn(model, data, epochs=1, batch_size=32, verbose=0)
+    assert set(history) >= {"accuracy", "val_accuracy"} and seconds > 0
+    models.save_to_cache(model, data, epochs=1, history=history, fast=True, batch_size=32)
+    assert run(data).course_cache.status == "loaded"
+
+
+def test_same_recipe_ignores_names_only():
+    import keras
+
+    plain = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.MaxPooling2D(pool_size=(2, 2)),
+        keras.layers.Dropout(0.25),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    seed = models.compile_seed(models.seed_cnn())
+    assert models.same_recipe(models.compile_seed(plain), seed)
+    assert not models.same_recipe(models.compile_seed(tiny_cnn()), seed)
+    assert not models.same_recipe(models.compile_seed(models.seed_cnn(), 0.001), seed)
