@@ -85,7 +85,7 @@ def test_quiet_tensorflow_keeps_onednn_on(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     env.quiet_tensorflow()
     import os
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
 
 
 def test_missing_packages_and_install_missing_install_only_what_lacks():
@@ -109,3 +109,13 @@ def test_env_summary_names_mode_device_and_versions():
     e = env.CourseEnv(fast=False, platform="Colab", device="GPU: T4", seed=1, tensorflow_version="2.x",
                       keras_version="3.y")
     assert e.summary() == "Course ready: full mode | Colab | GPU: T4 | TensorFlow 2.x, Keras 3.y | seed 1"
+
+
+def test_the_test_session_caches_models_outside_the_learners_cache():
+    """conftest.py points COURSE_CACHE_DIR at a temporary folder, so nbval never loads a stale model from .cache/."""
+    import os
+
+    if os.environ.get("COURSE_TEST_CACHE_DIR"):
+        pytest.skip("COURSE_TEST_CACHE_DIR names the folder to use")
+    cache = Path(os.environ["COURSE_CACHE_DIR"]).resolve()
+    assert cache != (ROOT / ".cache").resolve() and ROOT not in cache.parents

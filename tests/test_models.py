@@ -59,10 +59,23 @@ def test_seed_cnn_layers_match_the_notes():
     assert model.layers[3].rate == 0.25 and model.layers[6].rate == 0.5
 
 
-def test_compile_seed_uses_adadelta_one():
-    model = models.compile_seed(models.seed_cnn())
-    assert model.optimizer.__class__.__name__ == "Adadelta"
-    assert float(model.optimizer.learning_rate) == pytest.approx(1.0)
+def test_compile_seed_uses_adadelta_one_epsilon_1e6_and_weight_averaging():
+    model = models.compile_seed(models.seed_cnn(), fast=False)
+    opt = model.optimizer
+    assert opt.__class__.__name__ == "Adadelta"
+    assert float(opt.learning_rate) == pytest.approx(1.0) and opt.epsilon == pytest.approx(1e-6)
+    assert opt.use_ema and opt.ema_momentum == pytest.approx(0.999)
+    assert models.optimizer_summary(model) == "Adadelta(learning_rate=1, rho=0.95, epsilon=1e-06)"
+    assert [type(c).__name__ for c in models.training_callbacks(model)] == ["SwapEMAWeights"]
+
+
+def test_fast_mode_averages_over_fewer_steps_and_averaging_can_be_off():
+    fast = models.compile_seed(models.seed_cnn(), fast=True).optimizer
+    assert fast.use_ema and fast.ema_momentum == pytest.approx(models.FAST_EMA_MOMENTUM)
+    assert models.FAST_EMA_MOMENTUM < models.EMA_MOMENTUM
+    plain = models.compile_seed(models.seed_cnn(), average=False)
+    assert not plain.optimizer.use_ema and models.training_callbacks(plain) == []
+    assert not models.same_recipe(plain, models.compile_seed(models.seed_cnn()))
 
 
 def test_dense_baseline_parameters():
@@ -75,11 +88,17 @@ def test_to_model_input_scales_and_adds_a_channel():
 
 
 def test_choose_precision_per_device(monkeypatch):
-    assert models.choose_precision("GPU: Tesla T4") == "mixed_float16"
-    monkeypatch.setattr(models, "_cpu_has_bf16_units", lambda: False)
-    assert models.choose_precision("CPU (2 cores)") == "float32"
-    monkeypatch.setattr(models, "_cpu_has_bf16_units", lambda: True)
-    assert models.choose_precision("CPU (2 cores)") == "mixed_bfloat16"
+    from utils import env
+
+    assert env.choose_precision("GPU: Tesla T4") == "mixed_float16"
+    monkeypatch.setattr(env, "_cpu_has_amx_bf16", lambda: False)
+    assert env.choose_precision("CPU (2 cores)") == "float32"
+    monkeypatch.setattr(env, "_cpu_has_amx_bf16", lambda: True)
+    assert env.choose_precision("CPU (2 cores)") == "mixed_bfloat16"
+    assert models.choose_precision is env.choose_precision   # older imports keep working
+    for policy in ("float32", "mixed_bfloat16", "mixed_float16"):
+        assert policy.split("_")[-1] in env.precision_reason(policy) or "GPU" in env.precision_reason(policy)
+    assert env.precision_reason("float32") != env.precision_reason("mixed_bfloat16")
 
 
 def test_cache_key_ignores_layer_names_but_not_what_matters():

@@ -99,3 +99,18 @@ def test_measured_fast_mode_cells_stay_under_a_minute():
     slow = {stem: r["fast_slowest_cell_s"] for stem, r in load_runtimes().items()
             if r.get("fast_slowest_cell_s", 0) >= 60}
     assert not slow, f"fast-mode cells over 60 s: {slow}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_tensorflow_log_lines_or_empty_code_cells(path):
+    """Committed outputs carry no TensorFlow C++ log lines (timestamps, process ids), and no code cell is only a comment."""
+    from utils.run_notebooks import TF_LOG_LINE
+
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        code = [line for line in "".join(cell["source"]).splitlines() if line.strip() and not line.strip().startswith("#")]
+        assert code, f"cell {i} holds no code: delete it"
+        for out in cell.get("outputs", []):
+            for line in "".join(out.get("text", "")).splitlines():
+                assert not TF_LOG_LINE.match(line), f"cell {i} stores a TensorFlow log line: {line[:80]}"

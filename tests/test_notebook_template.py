@@ -124,3 +124,25 @@ def test_runtimes_file_is_valid_json_when_present():
         for stem, entry in data.items():
             assert (ROOT / "notebooks" / f"{stem}.ipynb").exists(), f"runtimes.json names a missing notebook {stem}"
             assert all(isinstance(v, (int, float)) for v in entry.values())
+
+
+def test_runner_strips_tensorflow_log_lines_but_keeps_real_stderr():
+    import nbformat
+
+    from utils.run_notebooks import strip_tensorflow_logs
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fit()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795326672.488627   30873 cudart_stub.cc:31] Could not find cuda drivers\n")),
+        nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/10\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "E0000 00:00:1795326678.361468   30873 node_def_util.cc:682] NodeDef mentions attribute\n"
+            "UserWarning: a learner should see this\n")),
+    ]
+    nb.cells.append(cell)
+    assert strip_tensorflow_logs(nb) == 3
+    assert [o["text"] for o in cell.outputs] == ["Epoch 1/10\n", "UserWarning: a learner should see this\n"]
+    assert strip_tensorflow_logs(nb) == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,30 @@ import nbformat
 from nbclient import NotebookClient
 
 from utils import notebook_template as template
+
+
+#: TensorFlow's C++ log lines (absl format: ``I0000 00:00:1795326672.488627   30873 file.cc:31] ...``) and
+#: absl's own notice. They carry timestamps and process ids, and say nothing to a learner.
+TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
+
+
+def strip_tensorflow_logs(nb) -> int:
+    """Drop TensorFlow's C++ log lines from the notebook's stderr outputs, in place; return how many went."""
+    dropped = 0
+    for cell in nb.cells:
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = out["text"].splitlines(keepends=True)
+                clean = [line for line in lines if not TF_LOG_LINE.match(line)]
+                dropped += len(lines) - len(clean)
+                if not "".join(clean).strip():
+                    continue
+                out["text"] = "".join(clean)
+            kept.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return dropped
 
 
 def _has_gpu() -> bool:
@@ -47,6 +72,7 @@ def run(path: Path, fast: bool, timeout: int = 1800) -> tuple[float, float, obje
             slowest = max(slowest, (t1 - t0).total_seconds())
         cell.get("metadata", {}).pop("execution", None)
     nb.metadata.pop("widgets", None)
+    strip_tensorflow_logs(nb)
     return total, slowest, nb
 
 

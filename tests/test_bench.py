@@ -1,0 +1,70 @@
+"""utils.bench: one JSON line per run, written outside git, with a target that can be missed; latest/describe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from utils import bench
+from utils.data import MnistData
+
+
+@pytest.fixture(autouse=True)
+def temporary_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def tiny_mnist(n_train: int = 96, n_test: int = 40) -> MnistData:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    return MnistData(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), (np.arange(n_train) % 10).astype(np.uint8),
+                     rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), (np.arange(n_test) % 10).astype(np.uint8),
+                     "tiny test data")
+
+
+def test_a_run_appends_one_json_line_and_random_data_misses_the_target():
+    assert bench.latest_result() is None and "make bench" in bench.describe(None)
+    record = bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, cache=False, precision="float32")
+    lines = bench.results_file().read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0]) == record == bench.latest_result()
+    assert record["n_train"] == 96 and record["n_test"] == 40 and record["epochs"] == 1
+    assert record["data_source"] == "tiny test data" and record["precision"] == "float32"
+    assert 0.0 <= record["test_accuracy"] < bench.TARGET_ACCURACY and record["meets_target"] is False
+    assert record["images_per_second"] > 0 and record["seconds_per_epoch"] > 0
+    assert record["optimizer"].startswith("Adadelta(learning_rate=1")
+    text = bench.describe(record)
+    assert "NOT reached" in text and "96 images" in text and "tiny test data" in text
+
+    assert record["recipe"] == "course" and record["weight_averaging"] is True
+
+    plain = bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, train=48, plain=True)
+    assert len(bench.results_file().read_text().splitlines()) == 2 and bench.latest_result() == plain
+    assert plain["n_train"] == 48 and plain["weight_averaging"] is False and plain["recipe"] != "course"
+    assert "epsilon=1e-07" in plain["optimizer"]
+
+
+def test_only_a_full_course_run_lands_in_the_model_cache(monkeypatch):
+    from utils import models
+
+    saved = []
+    monkeypatch.setattr(models, "save_to_cache", lambda *a, **k: saved.append(k))
+    bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, plain=True)
+    bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, train=48)
+    assert saved == []
+    bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0)
+    assert len(saved) == 1 and saved[0]["fast"] is False
+
+
+def test_describe_says_when_the_target_is_reached():
+    record = {"when": "2026-11-23T10:00:00", "epochs": 10, "n_train": 55000, "data_source": "offline copy",
+              "test_accuracy": 0.9931, "target_accuracy": 0.992, "meets_target": True, "seconds_per_epoch": 22.0,
+              "images_per_second": 2500.0, "device": "CPU (2 cores)", "precision": "float32", "batch_size": 128,
+              "tensorflow": "2.21.0", "keras": "3.15.1", "optimizer": "Adadelta(learning_rate=1, epsilon=1e-06)"}
+    assert "99.31%" in bench.describe(record) and ": reached" in bench.describe(record)
+
+
+def test_a_broken_results_file_reads_as_no_result():
+    bench.results_file().write_text("not json\n")
+    assert bench.latest_result() is None
