@@ -118,7 +118,7 @@ def latest_result() -> dict | None:
 def describe(record: dict | None) -> str:
     """A few readable lines about one benchmark record (what notebook 04 prints)."""
     if record is None:
-        return "No benchmark on this machine yet: run `make bench` in a terminal (about 5 min on a 2-core CPU)."
+        return "No benchmark on this machine yet: run `make bench` in a terminal (a few minutes on a 2-core CPU)."
     target = "reached" if record.get("meets_target") else "NOT reached"
     return "\n".join([
         f"{record['when']}: {record['epochs']} epochs on {record['n_train']:,} images ({record['data_source']})",
