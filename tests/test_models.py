@@ -91,14 +91,29 @@ def test_choose_precision_per_device(monkeypatch):
     from utils import env
 
     assert env.choose_precision("GPU: Tesla T4") == "mixed_float16"
-    monkeypatch.setattr(env, "_cpu_has_amx_bf16", lambda: False)
+    monkeypatch.setattr(env, "_cpu_has_bf16", lambda: False)
     assert env.choose_precision("CPU (2 cores)") == "float32"
-    monkeypatch.setattr(env, "_cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(env, "_cpu_has_bf16", lambda: True)
     assert env.choose_precision("CPU (2 cores)") == "mixed_bfloat16"
     assert models.choose_precision is env.choose_precision   # older imports keep working
-    for policy in ("float32", "mixed_bfloat16", "mixed_float16"):
-        assert policy.split("_")[-1] in env.precision_reason(policy) or "GPU" in env.precision_reason(policy)
-    assert env.precision_reason("float32") != env.precision_reason("mixed_bfloat16")
+    reasons = {policy: env.precision_reason(policy) for policy in ("float32", "mixed_bfloat16", "mixed_float16")}
+    assert "GPU" in reasons["mixed_float16"] and "without bfloat16" in reasons["float32"]
+    assert "with bfloat16" in reasons["mixed_bfloat16"] and len(set(reasons.values())) == 3
+
+
+@pytest.mark.parametrize("flags, has", [("fpu avx2 avx512f", False), ("fpu avx512f avx512_bf16 avx512_vnni", True),
+                                        ("fpu amx_bf16 amx_tile", True), ("fpu avx512_bf16x", False)])
+def test_bfloat16_instructions_are_read_from_cpuinfo(monkeypatch, tmp_path, flags, has):
+    from pathlib import Path
+
+    from utils import env
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real(cpuinfo if str(self) == "/proc/cpuinfo" else self,
+                                                                       *a, **k))
+    assert env._cpu_has_bf16() is has
 
 
 def test_cache_key_ignores_layer_names_but_not_what_matters():
@@ -177,3 +192,28 @@ def test_same_recipe_ignores_names_only():
     assert models.same_recipe(models.compile_seed(plain), seed)
     assert not models.same_recipe(models.compile_seed(tiny_cnn()), seed)
     assert not models.same_recipe(models.compile_seed(models.seed_cnn(), 0.001), seed)
+
+
+def test_a_model_trained_in_bfloat16_comes_back_computing_in_float32(capsys):
+    from utils import env
+
+    data = tiny_data()
+    model = models.load_or_train_mnist_cnn(fast=True, epochs=1, data=data, builder=tiny_cnn, batch_size=32,
+                                           precision="mixed_bfloat16")
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert model.course_cache.precision == "mixed_bfloat16"          # what trained it is still on record
+    again = models.load_or_train_mnist_cnn(fast=True, epochs=1, data=data, builder=tiny_cnn, batch_size=32,
+                                           precision="mixed_bfloat16")
+    assert again.course_cache.status == "loaded" and {layer.dtype_policy.name for layer in again.layers} == {"float32"}
+    x = models.to_model_input(data.x_test[:4])
+    np.testing.assert_allclose(model.predict(x, verbose=0), again.predict(x, verbose=0), atol=1e-6)
+    assert models.as_float32(again) is again
+    env.set_precision("mixed_bfloat16")
+    try:
+        mixed = models.compile_seed(tiny_cnn())
+    finally:
+        env.set_precision("float32")
+    assert mixed.layers[0].dtype_policy.name == "mixed_bfloat16"
+    plain = models.as_float32(mixed)
+    assert plain is not mixed and plain.layers[0].dtype_policy.name == "float32"
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), mixed.get_weights()))

@@ -128,6 +128,36 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
     return scaled[..., None] if scaled.ndim == 3 else scaled
 
 
+def _float32_policies(config: Any) -> Any:
+    """A Keras config with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith("mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {k: _float32_policies(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(v) for v in config]
+    return config
+
+
+def training_precision(model: "keras.Model") -> str:
+    """The dtype policy ``model``'s layers compute in (a mixed one if any layer uses one, else ``float32``)."""
+    return next((layer.dtype_policy.name for layer in model.layers if layer.dtype_policy.name != "float32"), "float32")
+
+
+def as_float32(model: "keras.Model") -> "keras.Model":
+    """The same network and weights computing in float32 (the model itself if it already does).
+
+    A model trained under ``mixed_bfloat16`` or ``mixed_float16`` keeps float32 weights but computes in 16 bits;
+    later notebooks take gradients with respect to the input and look at activations, which want float32.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    clone = model.__class__.from_config(_float32_policies(model.get_config()))
+    clone.set_weights(model.get_weights())
+    clone.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return clone
+
+
 # ----------------------------------------------------------------------------------------------
 # The cache
 
@@ -219,7 +249,7 @@ def save_to_cache(model: "keras.Model", data: "MnistData", epochs: int, history:
     _, accuracy = model.evaluate(x_test, data.y_test, verbose=0)
     info = CacheInfo(key=cache_key(model, data, epochs, batch_size), status="trained", path=path.name,
                      epochs=int(epochs), data_source=data.source, n_train=int(len(data.y_train)),
-                     n_test=int(len(data.y_test)), precision=keras.mixed_precision.global_policy().name,
+                     n_test=int(len(data.y_test)), precision=training_precision(model),
                      test_accuracy=round(float(accuracy), 4),
                      seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 2),
                      history={k: [round(float(v), 4) for v in vals] for k, vals in (history or {}).items()})
@@ -298,8 +328,9 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
 
     ``fast`` (default: ``COURSE_FAST``) picks the small data set and :data:`FAST_EPOCHS`; full mode trains
     :data:`FULL_EPOCHS` epochs on all training images. ``data``/``builder`` replace MNIST and the seed CNN
-    (the tests use tiny ones). Prints whether it loaded or trained; the returned model carries the details
-    as ``model.course_cache`` (a :class:`CacheInfo`).
+    (the tests use tiny ones). Prints whether it loaded or trained; the returned model computes in float32
+    (:func:`as_float32`, whatever precision trained it) and carries the details as ``model.course_cache``
+    (a :class:`CacheInfo`).
     """
     import keras
 
@@ -331,6 +362,7 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
                     acc = "" if info.test_accuracy is None else f", test accuracy {info.test_accuracy:.2%}"
                     print(f"Loaded the trained CNN from the course cache (models/{path.name}: {info.epochs} epochs "
                           f"on {info.n_train:,} images{acc}).")
+                loaded = as_float32(loaded)
                 loaded.course_cache = info
                 return loaded
         else:
@@ -346,5 +378,6 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
         set_precision(previous)
     info = save_to_cache(model, data, epochs, history, seconds, name=name, fast=fast, batch_size=batch_size,
                          verbose=verbose)
+    model = as_float32(model)
     model.course_cache = info
     return model
