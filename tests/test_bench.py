@@ -52,6 +52,7 @@ def test_only_a_full_course_run_lands_in_the_model_cache(monkeypatch):
     monkeypatch.setattr(models, "save_to_cache", lambda *a, **k: saved.append(k))
     bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, plain=True)
     bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, train=48)
+    assert bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, seed=7)["seed"] == 7
     assert saved == []
     bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0)
     assert len(saved) == 1 and saved[0]["fast"] is False

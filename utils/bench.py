@@ -10,8 +10,9 @@ also lands in the model cache, so later notebooks load it instead of training ag
 
 Options (for measuring, not for everyday use): ``--epochs N``, ``--precision POLICY``,
 ``--train N`` (first N training images), ``--batch-size N``, ``--no-cache`` (do not save the model),
-``--plain`` (the notes' recipe alone, ``Adadelta(learning_rate=1.0)`` with Keras 3's other defaults and no
-weight averaging: what the course's two extra settings are measured against; never cached).
+``--seed N`` (another random start, to see the spread between runs; not cached), ``--plain`` (the notes'
+recipe alone, ``Adadelta(learning_rate=1.0)`` with Keras 3's other defaults and no weight averaging: what
+the course's two extra settings are measured against; never cached).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ def results_file():
 
 def run(epochs: int | None = None, precision: str | None = None, train: int | None = None,
         cache: bool = True, verbose: int = 2, batch_size: int | None = None,
-        data: "MnistData | None" = None, plain: bool = False) -> dict:
+        data: "MnistData | None" = None, plain: bool = False, seed: int = env.DEFAULT_SEED) -> dict:
     """Train and evaluate once; return the result record (also appended to :func:`results_file`).
 
     ``data`` replaces full-mode MNIST (the tests pass a tiny set).
     """
-    course = env.setup(verbose=False)
+    course = env.setup(seed=seed, verbose=False)
     import keras
     import tensorflow as tf
 
@@ -81,6 +82,7 @@ def run(epochs: int | None = None, precision: str | None = None, train: int | No
         "n_test": int(len(data.y_test)),
         "epochs": epochs,
         "batch_size": batch_size,
+        "seed": seed,
         "test_accuracy": round(float(accuracy), 4),
         "target_accuracy": TARGET_ACCURACY,
         "meets_target": bool(round(float(accuracy), 4) >= TARGET_ACCURACY),
@@ -100,7 +102,7 @@ def run(epochs: int | None = None, precision: str | None = None, train: int | No
     }
     with open(results_file(), "a") as out:
         out.write(json.dumps(record) + "\n")
-    if cache and train is None and not plain:
+    if cache and train is None and not plain and seed == env.DEFAULT_SEED:
         models.save_to_cache(model, data, epochs, history, per_epoch, fast=False, batch_size=batch_size,
                              verbose=False)
     return record
@@ -137,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--no-cache", action="store_true", help="do not save the trained model in the cache")
+    parser.add_argument("--seed", type=int, default=env.DEFAULT_SEED, help="random seed (default %(default)s)")
     parser.add_argument("--plain", action="store_true", help="the notes' recipe alone (Keras 3 epsilon, no averaging)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     record = run(args.epochs, args.precision, args.train, cache=not args.no_cache, batch_size=args.batch_size,
-                 plain=args.plain)
+                 plain=args.plain, seed=args.seed)
     print(json.dumps(record))
     return 0
 

@@ -1,4 +1,4 @@
-"""The course's MNIST models: the seed CNN, a dense baseline, precision per device, and a model cache.
+"""The course's MNIST models: the seed CNN and its training recipe, a dense baseline, and a model cache.
 
 Notebook 04 builds and trains the lecture notes' CNN in plain sight. Later notebooks (what a CNN sees,
 transfer learning, adversarial examples) need that trained model without training it again, so
@@ -8,6 +8,9 @@ transfer learning, adversarial examples) need that trained model without trainin
   including the precision policy), the data (source, sizes and a fingerprint of the arrays) and the epochs;
 - a missing or stale file (different key) is trained again; a matching one is loaded;
 - it prints which of the two it did.
+
+The training precision per device lives in :func:`utils.env.choose_precision` (re-exported here); a model
+trained in 16-bit precision comes back from the cache computing in float32 (:func:`as_float32`).
 
 TensorFlow/Keras is imported inside the functions, so ``import utils.models`` stays cheap.
 """
