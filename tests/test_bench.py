@@ -19,9 +19,9 @@ def tiny_mnist(n_train: int = 96, n_test: int = 40) -> MnistData:
     import numpy as np
 
     rng = np.random.default_rng(1)
-    return MnistData(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), (np.arange(n_train) % 10).astype(np.uint8),
-                     rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), (np.arange(n_test) % 10).astype(np.uint8),
-                     "tiny test data")
+    images = rng.integers(0, 256, (n_train + n_test, 28, 28), dtype=np.uint8)
+    labels = (np.arange(n_train + n_test) % 10).astype(np.uint8)
+    return MnistData(images[:n_train], labels[:n_train], images[n_train:], labels[n_train:], "tiny test data")
 
 
 def test_a_run_appends_one_json_line_and_random_data_misses_the_target():

@@ -103,13 +103,14 @@ def test_measured_fast_mode_cells_stay_under_a_minute():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_tensorflow_log_lines_or_empty_code_cells(path):
-    """Committed outputs carry no TensorFlow C++ log lines (timestamps, process ids), and no code cell is only a comment."""
+    """Committed outputs carry no TensorFlow C++ log lines (timestamps, process ids); no code cell is only comments."""
     from utils.run_notebooks import TF_LOG_LINE
 
     for i, cell in enumerate(load(path)["cells"]):
         if cell["cell_type"] != "code":
             continue
-        code = [line for line in "".join(cell["source"]).splitlines() if line.strip() and not line.strip().startswith("#")]
+        lines = "".join(cell["source"]).splitlines()
+        code = [line for line in lines if line.strip() and not line.strip().startswith("#")]
         assert code, f"cell {i} holds no code: delete it"
         for out in cell.get("outputs", []):
             for line in "".join(out.get("text", "")).splitlines():

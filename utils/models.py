@@ -134,7 +134,8 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
 def _float32_policies(config: Any) -> Any:
     """A Keras config with every mixed-precision dtype policy replaced by float32."""
     if isinstance(config, dict):
-        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith("mixed_"):
+        name = str(config.get("config", {}).get("name", "")) if config.get("class_name") == "DTypePolicy" else ""
+        if name.startswith("mixed_"):
             return {**config, "config": {**config["config"], "name": "float32"}}
         return {k: _float32_policies(v) for k, v in config.items()}
     if isinstance(config, list):

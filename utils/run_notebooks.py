@@ -26,7 +26,8 @@ from utils import notebook_template as template
 
 #: TensorFlow's C++ log lines (absl format: ``I0000 00:00:1795326672.488627   30873 file.cc:31] ...``) and
 #: absl's own notice. They carry timestamps and process ids, and say nothing to a learner.
-TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]|WARNING: All log messages before absl::InitializeLog)")
+TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\]"
+                         r"|WARNING: All log messages before absl::InitializeLog)")
 
 
 def strip_tensorflow_logs(nb) -> int:
