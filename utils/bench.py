@@ -63,9 +63,7 @@ def run(epochs: int | None = None, precision: str | None = None, train: int | No
     env.set_precision(policy)
     try:
         if plain:
-            model = models.seed_cnn()
-            model.compile(optimizer=keras.optimizers.Adadelta(learning_rate=models.ADADELTA_LR),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model = models.compile_seed(models.seed_cnn(), epsilon=models.KERAS3_ADADELTA_EPSILON, average=False)
         else:
             model = models.compile_seed(models.seed_cnn(), fast=False)
         timer = models.epoch_timer()

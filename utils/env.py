@@ -214,9 +214,9 @@ def precision_reason(policy: str) -> str:
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-def _cpu_has_bf16() -> bool:
+def _cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
+        flags = set(cpuinfo.read_text().split())
     except OSError:  # not Linux: no way to tell cheaply, so the safe choice
         return False
     return any(flag in flags for flag in BF16_CPU_FLAGS)

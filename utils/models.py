@@ -44,6 +44,7 @@ ADADELTA_LR = 1.0
 #: Adadelta's epsilon: 1e-6 as in the Adadelta paper (Zeiler, 2012) and early Keras; Keras 3's default is 1e-7,
 #: which makes Adadelta's first steps about 3x smaller.
 ADADELTA_EPSILON = 1e-6
+KERAS3_ADADELTA_EPSILON = 1e-7
 #: Keep an exponential moving average of the weights (Polyak averaging, Keras' ``use_ema``) over roughly the last
 #: 1/(1-momentum) steps, and end training with those averaged, less noisy weights. Full mode: about 1,000 steps,
 #: some 2 of its 10 epochs. Fast mode trains fewer than 100 steps, so its average must forget faster (about 20).
