@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             nbformat.write(nb, path)
         print(f"{path.name}: {'fast' if fast else 'full'} mode {total:.1f} s (slowest cell {slowest:.1f} s)")
         template.RUNTIMES.write_text(json.dumps(runtimes, indent=1, sort_keys=True) + "\n")
-    for path in template.notebook_paths():
+    for path in paths:  # a header shows only its own notebook's runtimes: leave the others' files alone
         template.write(path, runtimes)
     template.README.write_text(template.readme_with_syllabus(template.README.read_text(), runtimes))
     return 0
