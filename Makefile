@@ -1,7 +1,10 @@
 # Convolutional Neural Networks, hands-on. Two commands do all set-up on a fresh machine:
 #   make lab    create .venv if missing, then open the course in JupyterLab (prints the URL)
 #   make test   create/update .venv, then run every test in fast mode
-PYTHON ?= python3
+# Python 3.10-3.13: the versions TensorFlow 2.16-2.21 ships wheels for (3.14 has none yet). PYTHON is the first of these
+# commands that is one of them; choose another with `make lab PYTHON=python3.12`.
+PY_OK := import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 13) else 1)
+PYTHON ?= $(firstword $(foreach p,python3 python3.12 python3.11 python3.13 python3.10,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c '$(PY_OK)' >/dev/null 2>&1 && echo $(p))) python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,16 +15,20 @@ LAB_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lab test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench clean
+.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench bench-gan clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
-	@echo "make test       run every test in fast mode (unit tests, notebooks with nbval, lint)"
+	@echo "make test       run every test in fast mode (unit tests, lint, notebooks with nbval)"
 	@echo "make test-full  run the notebooks with nbval in full mode (meant for a GPU machine)"
 	@echo "make notebooks  re-run every notebook in full mode, save outputs and measured runtimes"
 	@echo "make bench      train the MNIST CNN in full mode and record a benchmark line"
+	@echo "make bench-gan  train notebook 10's GAN in full mode and record a benchmark line"
+	@echo "make lint       check utils/, tests/ and the notebooks' code with ruff (make test does it too)"
+	@echo "Python: 3.10-3.13; pick one with PYTHON=python3.12 (now: $(PYTHON))"
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -c '$(PY_OK)' >/dev/null 2>&1 || { v=$$($(PYTHON) -c 'import sys; print("Python %d.%d" % sys.version_info[:2])' 2>/dev/null) || v="not found"; echo "The course needs Python 3.10, 3.11, 3.12 or 3.13, but $(PYTHON) is $${v:-not found}: install one of those and run, e.g., make $(or $(MAKECMDGOALS),lab) PYTHON=python3.12"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -54,6 +61,12 @@ template: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m utils.bench
+
+bench-gan: $(STAMP)
+	$(BIN)/python -m utils.gan
+
+lint: $(STAMP)
+	$(BIN)/ruff check utils tests notebooks conftest.py
 
 test-browser: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import types
@@ -146,3 +145,42 @@ def test_runner_strips_tensorflow_log_lines_but_keeps_real_stderr():
     assert strip_tensorflow_logs(nb) == 3
     assert [o["text"] for o in cell.outputs] == ["Epoch 1/10\n", "UserWarning: a learner should see this\n"]
     assert strip_tensorflow_logs(nb) == 0
+
+
+def test_the_repository_is_one_setting_in_pyproject(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.course]\n# where the course lives\n'
+                         'repository = "a-school/cnn-2027"\n\n[tool.other]\nrepository = "not/this"\n')
+    assert template.configured_repository(pyproject) == "a-school/cnn-2027"
+    assert template.configured_repository() == template.REPO
+    pyproject.write_text('[tool.other]\nrepository = "not/this"\n')
+    with pytest.raises(ValueError, match="tool.course"):
+        template.configured_repository(pyproject)
+    pyproject.write_text('[tool.course]\nrepository = "no slash here"\n')
+    with pytest.raises(ValueError):
+        template.configured_repository(pyproject)
+
+
+def test_a_failed_clone_in_colab_says_what_to_do_in_one_line(fake_colab, monkeypatch):
+    import subprocess
+
+    def offline(cmd, check=False, **kwargs):
+        raise subprocess.CalledProcessError(128, cmd)
+
+    monkeypatch.setattr(subprocess, "run", offline)
+    with pytest.raises(SystemExit) as info:
+        exec(compile(_setup_cell(), "setup-cell", "exec"), {})
+    message = str(info.value)
+    assert "\n" not in message and template.REPO_URL in message and "internet" in message
+
+
+def test_readme_generated_parts_follow_the_notebooks_and_the_setting():
+    readme = template.README.read_text()
+    assert template.clone_block() in readme and f"git clone {template.REPO_URL}" in readme
+    existing = {p.name[:2] for p in template.notebook_paths()}
+    paragraph = template.planned_paragraph()
+    for number in existing:
+        assert f" {number} " not in f" {paragraph} ", f"the README announces notebook {number}, which exists"
+    fake = [Path(f"{n}_x.ipynb") for n in template.PLANNED]
+    assert template.planned_paragraph(fake) == ""
+    assert "08 transfer learning" in template.planned_paragraph([Path("01_x.ipynb")])

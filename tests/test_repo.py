@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +44,8 @@ def test_core_versions_are_pinned_as_promised():
                    "matplotlib", "pillow", "scikit-image"):
         assert needed in reqs, needed
     assert "tf_keras" not in reqs and "tf-keras" not in reqs
-    assert re.search(r"python>=3\.10,<3\.13", (ROOT / "environment.yml").read_text())
+    assert re.search(r"python>=3\.10,<3\.14", (ROOT / "environment.yml").read_text())
+    assert 'requires-python = ">=3.10,<3.14"' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_makefile_has_the_two_commands():
@@ -69,3 +73,35 @@ def test_readme_syllabus_is_generated_from_the_notebooks_and_measured_runtimes()
 
     text = (ROOT / "README.md").read_text()
     assert text == template.readme_with_syllabus(text), "run: python -m utils.notebook_template --write"
+
+
+def _fake_python(folder, version: str):
+    """A stand-in interpreter that reports ``version`` and fails the Makefile's version test as that version would."""
+    major, minor = (int(v) for v in version.split("."))
+    ok = (3, 10) <= (major, minor) <= (3, 13)
+    script = folder / f"python{version}"
+    script.write_text(f"#!/bin/sh\ncase \"$*\" in *sys.exit*) exit {0 if ok else 1};; "
+                      f"*) echo 'Python {version}';; esac\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("version", ["3.14", "3.9"])
+def test_make_refuses_an_unsupported_python_in_one_line(tmp_path, version):
+    fake = _fake_python(tmp_path, version)
+    result = subprocess.run(["make", "-s", "venv", f"PYTHON={fake}", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    assert f"Python {version}" in lines[0] and "3.10, 3.11, 3.12 or 3.13" in lines[0]
+    assert "PYTHON=python3.12" in lines[0]
+    assert not (tmp_path / "venv").exists()
+
+
+def test_make_picks_a_supported_python_by_itself():
+    result = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    chosen = re.search(r"now: (\S+)\)", result.stdout).group(1)
+    check = subprocess.run([chosen, "-c", "import sys; print(sys.version_info[:2] >= (3, 10) and "
+                                           "sys.version_info[:2] <= (3, 13))"], capture_output=True, text=True)
+    assert check.stdout.strip() == "True"

@@ -14,18 +14,35 @@ One template, written into every notebook by ``python -m utils.notebook_template
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-#: The one place the course's public repository is named.
-REPO = "cnn-hands-on/cnn-course"
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "pyproject.toml"
+
+
+def configured_repository(pyproject: Path = PYPROJECT) -> str:
+    """``owner/name`` of the course's public GitHub repository: ``[tool.course] repository`` in pyproject.toml.
+
+    The one setting a publisher changes (then ``make template``) so every Colab badge, the setup cell's clone and
+    the README's ``git clone`` line point at their copy of the course.
+    """
+    text = pyproject.read_text()
+    section = re.search(r"^\[tool\.course\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    match = re.search(r'^repository\s*=\s*"([\w.-]+/[\w.-]+)"\s*$', section.group(1) if section else "", re.M)
+    if not match:
+        raise ValueError(f'{pyproject.name} needs [tool.course] repository = "owner/name"')
+    return match.group(1)
+
+
+#: The course's public repository (from pyproject.toml: see :func:`configured_repository`).
+REPO = configured_repository()
 REPO_URL = f"https://github.com/{REPO}.git"
 BRANCH = "main"
-COLAB_DIR = "cnn-course"
-
-ROOT = Path(__file__).resolve().parent.parent
+COLAB_DIR = REPO.split("/")[1]
 NOTEBOOKS = ROOT / "notebooks"
 RUNTIMES = NOTEBOOKS / "runtimes.json"
 
@@ -35,11 +52,15 @@ import os, subprocess, sys
 REPO_URL = "{repo_url}"
 if not any(os.path.isdir(os.path.join(p, "utils")) for p in (".", "..")):
     try:
-        import google.colab  # only Colab has this module
+        import google.colab  # noqa: F401  (only Colab has this module)
     except ImportError:
         raise SystemExit("utils/ not found: open this notebook from the course folder (run `make lab` there).")
     if not os.path.isdir("{colab_dir}"):
-        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "{colab_dir}"], check=True)
+        try:
+            subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "{colab_dir}"], check=True, timeout=300)
+        except (subprocess.SubprocessError, OSError):
+            raise SystemExit(f"Could not download the course from {{REPO_URL}}: check the internet connection "
+                             "(or the address), then run this cell again.") from None
     os.chdir("{colab_dir}/notebooks")
 sys.path.insert(0, os.path.abspath(".." if os.path.isdir("../utils") else "."))
 from utils import env
@@ -81,7 +102,8 @@ def header_source(stem: str, current: str, runtimes: dict | None = None) -> str:
     lines = current.split("\n")
     title = lines[0] if lines and lines[0].startswith("# ") else f"# {stem}"
     rest = lines[1:]
-    while rest and (not rest[0].strip() or rest[0].startswith("[![Open In Colab]") or rest[0].startswith("**Runtime**")):
+    ours = ("[![Open In Colab]", "**Runtime**")
+    while rest and (not rest[0].strip() or rest[0].startswith(ours)):
         rest = rest[1:]
     return "\n".join([title, "", badge_line(stem), "", runtime_line(stem, runtimes), "", *rest]).rstrip() + "\n"
 
@@ -111,6 +133,41 @@ def apply(nb, stem: str, runtimes: dict | None = None) -> None:
 README = ROOT / "README.md"
 SYLLABUS_START, SYLLABUS_END = "<!-- syllabus:start -->", "<!-- syllabus:end -->"
 
+#: Notebooks the lecture notes call for that are not written yet: number -> topic. The README lists those still
+#: missing, so it never announces a notebook that already exists.
+PLANNED: dict[str, str] = {
+    "07": "the art of training a CNN (data splits, bias and variance, initialisation, batch norm, regularisation)",
+    "08": "transfer learning",
+    "09": "autoencoders and variational autoencoders",
+    "10": "generative adversarial networks",
+    "11": "adversarial examples",
+    "12": "1-D convolutions beyond images (DNA motifs, time series)",
+    "13": "CNNs at work: segmentation, one-shot verification, style transfer",
+}
+
+
+def planned_paragraph(paths: list[Path] | None = None) -> str:
+    """The README's sentence on notebooks still to come (empty when every planned one exists)."""
+    existing = {p.name[:2] for p in (notebook_paths() if paths is None else paths)}
+    todo = [f"{number} {topic}" for number, topic in PLANNED.items() if number not in existing]
+    if not todo:
+        return ""
+    return "Still to come, following the lecture notes: " + "; ".join(todo) + "."
+
+
+def clone_block() -> str:
+    """The README's first commands, from :data:`REPO_URL`."""
+    return f"```bash\ngit clone {REPO_URL}\ncd {COLAB_DIR}\n```"
+
+
+def _fill(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text:
+        return text
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body + chr(10) if body else ''}{end}{tail}"
+
 
 def syllabus_table(runtimes: dict | None = None) -> str:
     """The README's syllabus: one row a notebook, topics from metadata ``course.topic``, runtimes measured."""
@@ -123,15 +180,17 @@ def syllabus_table(runtimes: dict | None = None) -> str:
         topic = nb.metadata.get("course", {}).get("topic", "")
         r = runtimes.get(path.stem, {})
         cells = [path.stem[:2], f"[{title}](notebooks/{path.name})", topic,
-                 *(_fmt_seconds(r.get(k)).replace("not measured yet", "not yet") for k in ("fast_s", "full_cpu_s", "full_gpu_s"))]
+                 *(_fmt_seconds(r.get(k)).replace("not measured yet", "not yet")
+                   for k in ("fast_s", "full_cpu_s", "full_gpu_s"))]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
 def readme_with_syllabus(text: str, runtimes: dict | None = None) -> str:
-    head, rest = text.split(SYLLABUS_START, 1)
-    _, tail = rest.split(SYLLABUS_END, 1)
-    return f"{head}{SYLLABUS_START}\n{syllabus_table(runtimes)}\n{SYLLABUS_END}{tail}"
+    """The README with its generated parts filled in: the syllabus, the planned notebooks, the clone commands."""
+    text = _fill(text, "syllabus", syllabus_table(runtimes))
+    text = _fill(text, "planned", planned_paragraph())
+    return _fill(text, "clone", clone_block())
 
 
 def notebook_paths() -> list[Path]:

@@ -57,7 +57,8 @@ def run(path: Path, fast: bool, timeout: int = 1800) -> tuple[float, float, obje
     """Execute ``path``; return (total seconds, slowest cell seconds, executed notebook)."""
     nb = nbformat.read(path, as_version=4)
     os.environ["COURSE_FAST"] = "1" if fast else "0"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=False, record_timing=True)
     start = time.perf_counter()
     client.execute()
