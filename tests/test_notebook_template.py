@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import types
@@ -184,3 +185,31 @@ def test_readme_generated_parts_follow_the_notebooks_and_the_setting():
     fake = [Path(f"{n}_x.ipynb") for n in template.PLANNED]
     assert template.planned_paragraph(fake) == ""
     assert "08 transfer learning" in template.planned_paragraph([Path("01_x.ipynb")])
+
+
+def test_runtime_line_says_both_cases_when_a_fresh_machine_trains_an_earlier_model():
+    warm_only = template.runtime_line("05_x", {"05_x": {"fast_s": 20, "full_cpu_s": 50}})
+    assert "fresh machine" not in warm_only and "~50 s" in warm_only
+    both = template.runtime_line("05_x", {"05_x": {"fast_s": 20, "full_cpu_s": 50, "full_cpu_cold_s": 260}})
+    assert "~50 s with earlier notebooks' models cached, ~4.3 min on a fresh machine such as Colab" in both
+    same = template.runtime_line("05_x", {"05_x": {"fast_s": 20, "full_cpu_s": 50, "full_cpu_cold_s": 52}})
+    assert "fresh machine" not in same
+
+
+def test_cold_run_uses_an_empty_temporary_model_cache(monkeypatch, tmp_path):
+    from utils import run_notebooks
+
+    seen = []
+
+    def fake_run(path, fast, timeout=1800, cold=False):
+        if cold:
+            return real_run(path, fast, timeout, cold)
+        seen.append(os.environ.get("COURSE_CACHE_DIR"))
+        return 1.0, 0.5, None
+
+    real_run = run_notebooks.run
+    monkeypatch.setattr(run_notebooks, "run", fake_run)
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "warm"))
+    run_notebooks.run(Path("x.ipynb"), fast=False, cold=True)
+    assert seen and seen[0] != str(tmp_path / "warm") and "course-cold-cache-" in seen[0]
+    assert os.environ["COURSE_CACHE_DIR"] == str(tmp_path / "warm")

@@ -2,11 +2,16 @@
 
     python -m utils.run_notebooks                 # full mode: saves outputs (what is committed)
     python -m utils.run_notebooks --fast          # fast mode: measures only, saves nothing
+    python -m utils.run_notebooks --cold NB       # full mode with an empty model cache (a fresh Colab machine)
     python -m utils.run_notebooks notebooks/01_images_as_arrays.ipynb
 
 Each run writes its wall time into ``notebooks/runtimes.json`` (``fast_s``, ``full_cpu_s`` or
-``full_gpu_s``, and the slowest cell of a fast run), then refreshes every notebook's header from the
+``full_gpu_s``, and the slowest cell of a fast run), then refreshes the header of each notebook it ran from the
 template, so the runtimes a notebook shows are measured. Widget state is never stored.
+
+A notebook that loads a model another notebook trained (05 and 10 load notebook 04's CNN) runs faster where that
+model is cached than on a fresh machine such as Colab, where it trains it first. ``--cold`` measures that case: a
+full run with an empty, temporary model cache, saved as ``full_cpu_cold_s`` (outputs are not saved).
 """
 
 from __future__ import annotations
@@ -53,8 +58,24 @@ def _has_gpu() -> bool:
     return bool(os.environ.get("COURSE_GPU")) or Path("/proc/driver/nvidia/gpus").is_dir()
 
 
-def run(path: Path, fast: bool, timeout: int = 1800) -> tuple[float, float, object]:
-    """Execute ``path``; return (total seconds, slowest cell seconds, executed notebook)."""
+def run(path: Path, fast: bool, timeout: int = 1800, cold: bool = False) -> tuple[float, float, object]:
+    """Execute ``path``; return (total seconds, slowest cell seconds, executed notebook).
+
+    ``cold`` runs it with an empty temporary model cache, as on a machine that has trained nothing yet.
+    """
+    if cold:
+        import tempfile
+
+        saved_cache = os.environ.get("COURSE_CACHE_DIR")
+        with tempfile.TemporaryDirectory(prefix="course-cold-cache-") as folder:
+            os.environ["COURSE_CACHE_DIR"] = folder
+            try:
+                return run(path, fast, timeout)
+            finally:
+                if saved_cache is None:
+                    os.environ.pop("COURSE_CACHE_DIR", None)
+                else:
+                    os.environ["COURSE_CACHE_DIR"] = saved_cache
     nb = nbformat.read(path, as_version=4)
     os.environ["COURSE_FAST"] = "1" if fast else "0"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -81,18 +102,22 @@ def run(path: Path, fast: bool, timeout: int = 1800) -> tuple[float, float, obje
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     fast = "--fast" in argv
+    cold = "--cold" in argv and not fast
     paths = [Path(a) for a in argv if not a.startswith("--")] or template.notebook_paths()
     runtimes = template.load_runtimes()
     key = "fast_s" if fast else ("full_gpu_s" if _has_gpu() else "full_cpu_s")
+    if cold:
+        key = key.replace("_s", "_cold_s")
     for path in paths:
-        total, slowest, nb = run(path, fast)
+        total, slowest, nb = run(path, fast, cold=cold)
         entry = runtimes.setdefault(path.stem, {})
         entry[key] = round(total, 1)
         if fast:
             entry["fast_slowest_cell_s"] = round(slowest, 1)
-        else:
+        elif not cold:
             nbformat.write(nb, path)
-        print(f"{path.name}: {'fast' if fast else 'full'} mode {total:.1f} s (slowest cell {slowest:.1f} s)")
+        mode = "fast" if fast else ("full, empty model cache" if cold else "full")
+        print(f"{path.name}: {mode} mode {total:.1f} s (slowest cell {slowest:.1f} s)")
         template.RUNTIMES.write_text(json.dumps(runtimes, indent=1, sort_keys=True) + "\n")
     for path in paths:  # a header shows only its own notebook's runtimes: leave the others' files alone
         template.write(path, runtimes)
