@@ -58,6 +58,20 @@ def test_only_a_full_course_run_lands_in_the_model_cache(monkeypatch):
     assert len(saved) == 1 and saved[0]["fast"] is False
 
 
+def test_a_holdout_run_records_validation_per_epoch_and_is_never_cached(monkeypatch):
+    from utils import models
+
+    saved = []
+    monkeypatch.setattr(models, "save_to_cache", lambda *a, **k: saved.append(k))
+    record = bench.run(epochs=2, batch_size=32, data=tiny_mnist(), verbose=0, holdout=16, precision="float32")
+    assert record["n_train"] == 80 and record["n_validation"] == 16 and saved == []
+    assert len(record["val_accuracy_by_epoch"]) == 2 and all(0 <= v <= 1 for v in record["val_accuracy_by_epoch"])
+    assert "16 held out for validation" in bench.describe(record) and "by epoch" in bench.describe(record)
+    final = bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, precision="float32")
+    assert final["n_validation"] == 0 and final["val_accuracy_by_epoch"] == [] and len(saved) == 1
+    assert "held out" not in bench.describe(final)
+
+
 def test_describe_says_when_the_target_is_reached():
     record = {"when": "2026-11-23T10:00:00", "epochs": 10, "n_train": 55000, "data_source": "offline copy",
               "test_accuracy": 0.9931, "target_accuracy": 0.992, "meets_target": True, "seconds_per_epoch": 22.0,

@@ -161,11 +161,48 @@ def test_fast_and_full_caches_live_side_by_side():
     assert models.read_cache_info(fast=False) is None
 
 
+def test_split_validation_holds_out_the_last_training_images_and_never_the_test_set():
+    from utils.errors import CourseError
+
+    data = tiny_data(n_train=64)
+    (x_fit, y_fit), (x_val, y_val) = models.split_validation(data.x_train, data.y_train, 16)
+    assert len(x_fit) == len(y_fit) == 48 and len(x_val) == len(y_val) == 16
+    np.testing.assert_array_equal(x_val, data.x_train[-16:])
+    np.testing.assert_array_equal(np.concatenate([x_fit, x_val]), data.x_train)   # nothing lost, nothing added
+    assert not any(np.array_equal(img, t) for img in x_val for t in data.x_test)
+    assert models.validation_size(fast=False) == models.VALIDATION_SIZE == 5000
+    assert models.validation_size(fast=True) == models.FAST_VALIDATION_SIZE < models.VALIDATION_SIZE
+    for bad in (0, 64, 100):
+        with pytest.raises(CourseError, match="hold out"):
+            models.split_validation(data.x_train, data.y_train, bad)
+    with pytest.raises(CourseError, match="labels"):
+        models.split_validation(data.x_train, data.y_train[:10], 4)
+
+
+def test_training_watches_the_held_out_split_never_the_test_set(monkeypatch):
+    import keras
+
+    data = tiny_data(n_train=64)
+    seen = {}
+    real_fit = keras.Model.fit
+
+    def spy(self, x, y, validation_data=None, **kwargs):
+        seen["n_fit"], seen["validation"] = len(y), validation_data
+        return real_fit(self, x, y, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0, holdout=16)
+    assert seen["n_fit"] == 48 and set(history) >= {"val_accuracy", "val_loss"}
+    np.testing.assert_array_equal(seen["validation"][1], data.y_train[-16:])
+    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0)
+    assert seen["n_fit"] == 64 and seen["validation"] is None and "val_accuracy" not in history
+
+
 def test_save_to_cache_is_found_by_load_or_train(capsys):
     data = tiny_data()
     model = models.compile_seed(tiny_cnn())
     history, seconds = models.train_mnist_cnn(model, data, epochs=1, batch_size=32, verbose=0)
-    assert set(history) >= {"accuracy", "val_accuracy"} and seconds > 0
+    assert set(history) >= {"accuracy", "loss"} and seconds > 0
     models.save_to_cache(model, data, epochs=1, history=history, fast=True, batch_size=32)
     assert run(data).course_cache.status == "loaded"
 

@@ -1,8 +1,11 @@
 """The course's MNIST models: the seed CNN and its training recipe, a dense baseline, and a model cache.
 
-Notebook 04 builds and trains the lecture notes' CNN in plain sight. Later notebooks (what a CNN sees,
-transfer learning, adversarial examples) need that trained model without training it again, so
-:func:`load_or_train_mnist_cnn` keeps it as a ``.keras`` file in ``env.cache_dir("models")``:
+Notebook 04 builds and trains the lecture notes' CNN in plain sight. Honest evaluation: every choice and every
+learning curve uses a *validation split* held out from the training images (:func:`split_validation`, the last
+:data:`VALIDATION_SIZE` of them); the test set is used once, at the end, on the final model. The final model is the
+chosen recipe trained again on all training images. Later notebooks (what a CNN sees, transfer learning,
+adversarial examples) need that final model without training it again, so :func:`load_or_train_mnist_cnn` keeps it
+as a ``.keras`` file in ``env.cache_dir("models")``:
 
 - the cache is keyed by what changes the model: the architecture and compile settings (Keras config,
   including the precision policy), the data (source, sizes and a fingerprint of the arrays) and the epochs;
@@ -51,6 +54,10 @@ KERAS3_ADADELTA_EPSILON = 1e-7
 EMA_MOMENTUM = 0.999
 FAST_EMA_MOMENTUM = 0.95
 CACHE_NAME = "mnist_cnn"
+#: Training images held out for validation (learning curves and every choice), the last ones of the training set:
+#: 5,000 in full mode (as Keras' own MNIST examples and LeCun's 50,000/10,000 split do), 1,000 in fast mode.
+VALIDATION_SIZE = 5000
+FAST_VALIDATION_SIZE = 1000
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,6 +130,29 @@ def training_callbacks(model: "keras.Model") -> list:
     import keras
 
     return [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if getattr(model.optimizer, "use_ema", False) else []
+
+
+def validation_size(fast: bool | None = None) -> int:
+    """How many training images :func:`split_validation` holds out in this mode (default: ``COURSE_FAST``)."""
+    fast = env.is_fast() if fast is None else fast
+    return FAST_VALIDATION_SIZE if fast else VALIDATION_SIZE
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, n_validation: int | None = None
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split training images into ``(x_fit, y_fit), (x_val, y_val)``: the last ``n_validation`` are held out.
+
+    ``n_validation`` defaults to :func:`validation_size`. The test set never enters: choices made on the
+    validation split leave the test set as an unbiased, once-only final measurement.
+    """
+    from utils.errors import CourseError
+
+    n = validation_size() if n_validation is None else int(n_validation)
+    if len(x) != len(y):
+        raise CourseError(f"{len(x):,} images but {len(y):,} labels: they must match.")
+    if not 0 < n < len(y):
+        raise CourseError(f"Cannot hold out {n:,} of {len(y):,} training images: choose 1 to {len(y) - 1:,}.")
+    return (x[:-n], y[:-n]), (x[-n:], y[-n:])
 
 
 def to_model_input(x: np.ndarray) -> np.ndarray:
@@ -302,17 +332,23 @@ def epoch_timer() -> "keras.callbacks.Callback":
 
 
 def train_mnist_cnn(model: "keras.Model", data: "MnistData", epochs: int, batch_size: int = BATCH_SIZE,
-                    verbose: int = 2, timer: "keras.callbacks.Callback | None" = None
+                    verbose: int = 2, timer: "keras.callbacks.Callback | None" = None, holdout: int = 0
                     ) -> tuple[dict[str, list[float]], float]:
-    """Fit on all training images, watching the test set each epoch (on the averaged weights, if any).
+    """Fit on the training images; the test set is never looked at here.
 
-    Returns the history and the typical training seconds per epoch (see :func:`epoch_timer`; pass your own
-    ``timer`` to read its per-epoch times afterwards).
+    ``holdout=0`` (the final model): fit on all training images, with no validation. ``holdout=n``: fit on all
+    but the last ``n`` and measure those ``n`` after each epoch (``val_loss``, ``val_accuracy``; on the averaged
+    weights, if any). Returns the history and the typical training seconds per epoch (see :func:`epoch_timer`;
+    pass your own ``timer`` to read its per-epoch times afterwards).
     """
-    x_train, x_test = to_model_input(data.x_train), to_model_input(data.x_test)
     timer = epoch_timer() if timer is None else timer
-    history = model.fit(x_train, data.y_train, batch_size=batch_size, epochs=epochs,
-                        validation_data=(x_test, data.y_test), verbose=verbose,
+    if holdout:
+        (x_fit, y_fit), (x_val, y_val) = split_validation(data.x_train, data.y_train, holdout)
+        validation = (to_model_input(x_val), y_val)
+    else:
+        x_fit, y_fit, validation = data.x_train, data.y_train, None
+    history = model.fit(to_model_input(x_fit), y_fit, batch_size=batch_size, epochs=epochs,
+                        validation_data=validation, verbose=verbose,
                         callbacks=[timer, *training_callbacks(model)])
     return history.history, timer.typical_train_seconds()
 
@@ -329,10 +365,11 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
                             data: "MnistData | None" = None, builder: Callable[[], "keras.Model"] = seed_cnn,
                             name: str = CACHE_NAME, batch_size: int = BATCH_SIZE,
                             precision: str | None = None, retrain: bool = False) -> "keras.Model":
-    """The trained seed CNN: loaded from the course cache when it matches, else trained (and cached).
+    """The final seed CNN: loaded from the course cache when it matches, else trained (and cached).
 
     ``fast`` (default: ``COURSE_FAST``) picks the small data set and :data:`FAST_EPOCHS`; full mode trains
-    :data:`FULL_EPOCHS` epochs on all training images. ``data``/``builder`` replace MNIST and the seed CNN
+    :data:`FULL_EPOCHS` epochs. Either way it trains on *all* training images with the recipe notebook 04 chose on
+    its validation split, and measures the test set once, when it saves the model. ``data``/``builder`` replace MNIST and the seed CNN
     (the tests use tiny ones). Prints whether it loaded or trained; the returned model computes in float32
     (:func:`as_float32`, whatever precision trained it) and carries the details as ``model.course_cache``
     (a :class:`CacheInfo`).
