@@ -183,3 +183,38 @@ def test_other_peoples_digits_look_like_mnist():
     assert "scikit-learn" in hand.source and "fonts" in fonts.source
     with pytest.raises(CourseError, match="handwritten"):
         digits.other_digits("letters")
+
+
+def test_sklearn_digits_are_uci_test_writers_and_8x8_counts():
+    hand = digits.other_digits("handwritten", limit=5)
+    assert "13 writers" in hand.source and "43" not in hand.source
+
+
+def test_to_8x8_counts_counts_ink_in_4x4_blocks_of_a_32x32_bitmap():
+    full = np.full((28, 28), 255, dtype=np.uint8)                 # ink everywhere: every block full
+    assert (digits.to_8x8_counts(full) == 16).all()
+    blank = np.zeros((2, 28, 28), dtype=np.uint8)
+    assert digits.to_8x8_counts(blank).shape == (2, 8, 8) and digits.to_8x8_counts(blank).max() == 0
+    bar = np.zeros((28, 28), dtype=np.uint8)
+    bar[4:24, 12:16] = 255                                        # a tall bar: scaled to 32 high, centred
+    counts = digits.to_8x8_counts(bar)[0]
+    assert counts.sum(axis=0)[0] == 0 and counts.sum(axis=0)[3:5].min() > 0   # ink in the middle columns only
+    assert counts.sum(axis=1).min() > 0                          # and in every row
+    assert 0 <= counts.min() and counts.max() <= 16
+    grey = bar / 255.0 * 0.2                                      # too faint to count as ink (threshold 0.3)
+    assert digits.to_8x8_counts(grey).max() == 0
+    with pytest.raises(CourseError, match="shape"):
+        digits.to_8x8_counts(np.zeros((2, 2, 28, 28)))
+
+
+def test_mnist_at_8x8_keeps_the_labels_and_looks_like_mnist():
+    rng = np.random.default_rng(0)
+    x = np.zeros((3, 28, 28), dtype=np.uint8)
+    for k in range(3):
+        x[k, 6:22, 8 + 3 * k:12 + 3 * k] = 255                    # three bars
+        x[k, 6 + rng.integers(0, 4), 8:20] = 255
+    low = digits.mnist_at_8x8(x, [1, 7, 4])
+    assert low.x.shape == (3, 28, 28) and low.x.dtype == np.uint8 and low.y.tolist() == [1, 7, 4]
+    assert (low.x.reshape(3, -1).max(axis=1) == 255).all() and low.x[:, 0, :].max() == 0
+    assert "MNIST" in low.source and "8x8" in low.source
+    np.testing.assert_array_equal(digits.from_8x8_counts(digits.to_8x8_counts(x)), low.x)
