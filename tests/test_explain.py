@@ -169,10 +169,12 @@ def test_saliency_is_zero_where_the_model_cannot_see():
 def test_occlusion_hurts_only_in_the_visible_region():
     from utils.explain import occlusion_sensitivity
 
-    occ = occlusion_sensitivity(known_answer_model(), two_squares(), class_index=0, patch=3, stride=1)
-    assert occ.shape == (12, 12)
-    assert occ[1:4, 1:4].min() > 0.01
-    assert np.abs(occ[8:, 8:]).max() < 1e-6
+    for measure in ("logit", "log_prob", "prob"):
+        occ = occlusion_sensitivity(known_answer_model(), two_squares(), class_index=0, patch=3, stride=1,
+                                    measure=measure)
+        assert occ.shape == (12, 12)
+        assert occ[1:4, 1:4].min() > 0.01
+        assert np.abs(occ[8:, 8:]).max() < 1e-6
 
 
 def test_wrong_image_shape_is_a_course_error():
@@ -187,3 +189,32 @@ def test_overlay_is_rgb_in_unit_range():
 
     pic = overlay(two_squares(), np.random.default_rng(1).random((12, 12)))
     assert pic.shape == (12, 12, 3) and pic.min() >= 0 and pic.max() <= 1
+
+
+def saturated_model():
+    """Class 0's logit minus class 1's is 80 x the mean brightness of the image's top-left quadrant."""
+    from keras import layers
+
+    model = keras.Sequential([keras.Input((12, 12, 1)), layers.Lambda(lambda t: t * MASK, name="mask"),
+                              layers.GlobalAveragePooling2D(name="gap"),
+                              layers.Dense(2, activation="softmax", name="head")])
+    model.get_layer("head").set_weights([np.array([[80.0, -80.0]], "float32"), np.zeros(2, "float32")])
+    return model
+
+
+def test_occlusion_in_log_probability_sees_what_a_saturated_probability_hides():
+    from utils.explain import class_scores_batch, occlusion_sensitivity
+
+    model, image = saturated_model(), np.ones((12, 12), "float32")
+    assert class_scores_batch(model, image[None], "prob")[0, 0] == 1.0          # exactly 1, even in float64
+    by_prob = occlusion_sensitivity(model, image, 0, patch=3, stride=3, measure="prob")
+    by_log = occlusion_sensitivity(model, image, 0, patch=3, stride=3, measure="log_prob")
+    by_logit = occlusion_sensitivity(model, image, 0, patch=3, stride=3)          # the logit, the default
+    assert np.abs(by_prob).max() < 1e-6                    # covering a patch barely moves a probability of 1.000
+    assert by_logit[:6, :6].min() > 1 and np.abs(by_logit[6:, :]).max() < 1e-6    # the logit drops by units
+    assert by_log[:6, :6].min() > 0 and np.abs(by_log[6:, 6:]).max() == 0         # log-probability: small, not 0
+    logp = class_scores_batch(model, image[None], "log_prob")[0]
+    assert logp[0] < 0 and logp[1] == pytest.approx(-40.0)                       # log1p: no log(0), no rounding
+    assert np.exp(logp).sum() == pytest.approx(1.0)
+    with pytest.raises(CourseError, match="measure"):
+        class_scores_batch(model, image[None], "probability")

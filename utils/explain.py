@@ -8,8 +8,10 @@ returns a map of shape (H, W) (non-negative, largest value 1 unless the map is a
 - :func:`saliency_map`: |d score / d pixel|, the largest over the colour channels (Simonyan et al. 2014);
 - :func:`grad_cam`: the chosen conv layer's feature maps weighted by their mean gradient, ReLU, resized to
   the input (Selvaraju et al. 2017);
-- :func:`occlusion_sensitivity`: how much the class probability drops when a grey patch covers each place
-  (Zeiler and Fergus 2014).
+- :func:`occlusion_sensitivity`: how much the class score drops when a patch covers each place (Zeiler and
+  Fergus 2014). The score is the logit by default, as for the other two; not the probability, because a
+  confident network's softmax sits at 1.000 and hides every change that leaves the class on top (the
+  log-probability, computed from the logits, is offered too).
 
 The class *score* is the logit (the last dense layer before its softmax) when the model ends in a softmax
 dense layer, as Grad-CAM prescribes; otherwise the model's output.
@@ -200,30 +202,66 @@ def grad_cam(model, image, layer_name: str, class_index: int | None = None, upsa
     return _normalise(np.asarray(cam))
 
 
-def occlusion_sensitivity(model, image, class_index: int | None = None, patch: int = 6, stride: int = 2,
-                          fill: float = 0.0, batch_size: int = 256) -> np.ndarray:
-    """How much the probability of ``class_index`` drops when a ``patch`` x ``patch`` square of value
-    ``fill`` covers each place; each input pixel gets the mean drop of the patches that covered it.
+def class_scores_batch(model, images, measure: str = "log_prob", batch_size: int = 256) -> np.ndarray:
+    """Per-class scores for a batch (N, H, W[, C]) -> (N, classes).
 
-    (H, W), in probability units (not rescaled): 0.9 means covering there costs 90 points of probability;
-    negative values (covering helped) are kept.
+    ``measure``: ``"log_prob"`` (log-softmax of the logits: never saturates), ``"logit"`` or ``"prob"``.
+    Logits come from :func:`class_scores`' rule (the last softmax dense layer's input to its softmax); for other
+    models the output is taken as probabilities.
+    """
+    import tensorflow as tf
+
+    if measure not in ("log_prob", "logit", "prob"):
+        raise CourseError(f"measure must be 'log_prob', 'logit' or 'prob', got {measure!r}.")
+    x = np.asarray(images, dtype="float32")
+    if x.ndim == len(model.inputs[0].shape) - 1:
+        x = x[..., None]
+    chunks = []
+    logits_known = _sequential(model) and _is_softmax_dense(model.layers[-1])
+    for start in range(0, len(x), batch_size):
+        batch = tf.constant(x[start:start + batch_size])
+        out = np.asarray(_forward(model, batch)[0] if logits_known else model(batch, training=False), "float64")
+        chunks.append(out)
+    out = np.concatenate(chunks)
+    if logits_known:
+        rows, top = np.arange(len(out)), out.argmax(axis=1)
+        shifted = out - out[rows, top][:, None]            # the top class at 0, the others negative
+        others = np.exp(shifted)
+        others[rows, top] = 0.0
+        log_p = shifted - np.log1p(others.sum(axis=1, keepdims=True))   # log1p: exact even when p rounds to 1
+        return {"log_prob": log_p, "logit": out, "prob": np.exp(log_p)}[measure]
+    if measure == "logit":
+        raise CourseError("This model does not end in a softmax dense layer, so its logits are unknown: "
+                          "use measure='log_prob' or 'prob'.")
+    return np.log(np.maximum(out, 1e-300)) if measure == "log_prob" else out
+
+
+def occlusion_sensitivity(model, image, class_index: int | None = None, patch: int = 6, stride: int = 2,
+                          fill: float = 0.0, batch_size: int = 256, measure: str = "logit") -> np.ndarray:
+    """How much the score of ``class_index`` (default: predicted) drops when a ``patch`` x ``patch`` square of
+    value ``fill`` covers each place; each input pixel gets the mean drop of the patches that covered it.
+
+    ``measure`` picks the score (:func:`class_scores_batch`): ``"logit"`` (default, the class score that saliency
+    and Grad-CAM explain), ``"log_prob"`` (a drop of 1: the probability fell by a factor e) or ``"prob"``
+    (probability points: saturates for a confident model). Returns (H, W), not rescaled; negative values
+    (covering helped) are kept.
     """
     x = _batch(model, image)[0]
     height, width = x.shape[:2]
     if not 1 <= patch <= min(height, width) or stride < 1:
         raise CourseError(f"patch must be 1..{min(height, width)} and stride at least 1.")
-    probs = np.asarray(model.predict(x[None], verbose=0))[0]
+    base = class_scores_batch(model, x[None], measure)[0]
     if class_index is None:
-        class_index = int(np.argmax(probs))
+        class_index = int(np.argmax(base))
     corners = [(r, c) for r in range(0, height - patch + 1, stride) for c in range(0, width - patch + 1, stride)]
     covered = np.repeat(x[None], len(corners), axis=0)
     for k, (r, c) in enumerate(corners):
         covered[k, r:r + patch, c:c + patch] = fill
-    p = np.asarray(model.predict(covered, batch_size=batch_size, verbose=0))[:, class_index]
+    scores = class_scores_batch(model, covered, measure, batch_size)[:, class_index]
     total = np.zeros((height, width))
     count = np.zeros((height, width))
-    for (r, c), prob in zip(corners, p):
-        total[r:r + patch, c:c + patch] += probs[class_index] - prob
+    for (r, c), score in zip(corners, scores):
+        total[r:r + patch, c:c + patch] += base[class_index] - score
         count[r:r + patch, c:c + patch] += 1
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
