@@ -26,7 +26,8 @@ def test_counter_on_a_small_hand_checked_model():
     model = keras.Sequential([keras.Input((10, 10, 3)), layers.Conv2D(4, 3, name="c"), layers.MaxPooling2D(2, name="p"),
                               layers.Flatten(name="f"), layers.Dense(5, name="d")])
     r = rows_by_name(model)
-    assert (r["c"].params, r["c"].biases, r["c"].macs, r["c"].activations) == (3 * 3 * 3 * 4 + 4, 4, 8 * 8 * 4 * 27, 256)
+    assert (r["c"].params, r["c"].biases, r["c"].macs, r["c"].activations) == (3 * 3 * 3 * 4 + 4, 4, 8 * 8 * 4 * 27,
+                                                                                 256)
     assert (r["p"].params, r["p"].macs, r["p"].activations, r["p"].output_shape) == (0, 0, 64, (4, 4, 4))
     assert (r["f"].activations, r["d"].params, r["d"].macs) == (0, 64 * 5 + 5, 64 * 5)
     assert r["input"].activations == 300

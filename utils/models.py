@@ -276,8 +276,6 @@ def save_to_cache(model: "keras.Model", data: "MnistData", epochs: int, history:
                   seconds_per_epoch: float | None = None, name: str = CACHE_NAME, fast: bool | None = None,
                   batch_size: int = BATCH_SIZE, verbose: bool = True) -> CacheInfo:
     """Save a trained model where :func:`load_or_train_mnist_cnn` (and later notebooks) will find it."""
-    import keras
-
     fast = env.is_fast() if fast is None else fast
     path, note = cache_paths(name, fast)
     x_test = to_model_input(data.x_test)
@@ -369,8 +367,8 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
 
     ``fast`` (default: ``COURSE_FAST``) picks the small data set and :data:`FAST_EPOCHS`; full mode trains
     :data:`FULL_EPOCHS` epochs. Either way it trains on *all* training images with the recipe notebook 04 chose on
-    its validation split, and measures the test set once, when it saves the model. ``data``/``builder`` replace MNIST and the seed CNN
-    (the tests use tiny ones). Prints whether it loaded or trained; the returned model computes in float32
+    its validation split, and measures the test set once, when it saves the model. ``data``/``builder`` replace
+    MNIST and the seed CNN (the tests use tiny ones). Prints whether it loaded or trained; the returned model computes in float32
     (:func:`as_float32`, whatever precision trained it) and carries the details as ``model.course_cache``
     (a :class:`CacheInfo`).
     """

@@ -6,6 +6,21 @@ import numpy as np
 
 from utils.exercises import Exercise, expect_choice, expect_integer, expect_shape
 
+
+def _curves() -> dict[str, dict[str, np.ndarray]]:
+    """Three made-up training runs, 15 epochs each: training and validation loss per epoch."""
+    epochs = np.arange(1, 16)
+    return {
+        "A": {"training": 0.08 + 1.2 * np.exp(-epochs / 2.0), "validation": 0.11 + 1.2 * np.exp(-epochs / 2.0)},
+        "B": {"training": 0.02 + 1.2 * np.exp(-epochs / 2.5),
+              "validation": 0.18 + 1.1 * np.exp(-epochs / 2.0) + 0.0025 * np.maximum(epochs - 5, 0) ** 2},
+        "C": {"training": 2.25 - 0.02 * np.log(epochs), "validation": 2.26 - 0.02 * np.log(epochs)},
+    }
+
+
+#: q5's three runs: CURVES["B"]["validation"] is run B's validation loss after epochs 1..15.
+CURVES = _curves()
+
 #: A confusion matrix from a (made-up) weaker model: rows = true digit, columns = predicted digit.
 CONFUSION = np.array([
     [97, 0, 0, 0, 0, 1, 1, 0, 1, 0],
@@ -59,6 +74,38 @@ q3 = Exercise(
 
 q4 = Exercise(
     name="q4",
+    question="In the learning curves, training accuracy stays below validation accuracy, although the network "
+             "never trains on the validation images. Why? A: it overfits the validation images. B: the validation "
+             "images are easier. C: training accuracy is measured with dropout on, with the current (noisy) "
+             "weights, averaged over the whole epoch; validation runs without dropout, on the averaged weights, "
+             "at the end of the epoch. D: the learning rate is too high. Answer with a letter.",
+    checker=expect_choice("C", ["A", "B", "C", "D"]),
+    hints=["The network never sees the validation images while training, so it cannot overfit them; and they are "
+           "the last images of the same training set, written by the same kind of writers.",
+           "Ask what differs in *how* the two numbers are measured, not in the images."],
+    solution_text="C. Dropout switches off a quarter and a half of the units in training only; SwapEMAWeights "
+                  "measures validation on the averaged weights; and Keras' training accuracy is a running mean over "
+                  "the epoch, including its first, worse batches. None of these is about the images.",
+    solution_value="C",
+    wrong_examples=("A", "B", "D"),
+)
+
+q5 = Exercise(
+    name="q5",
+    question="ex.CURVES holds three training runs (A, B, C): training and validation loss per epoch. "
+             "Which run overfits? Answer with its letter.",
+    checker=expect_choice("B", ["A", "B", "C"]),
+    hints=["Overfitting: the network keeps getting better on the images it trains on, and worse on the others.",
+           "Look for a validation curve that turns back up while its training curve keeps falling."],
+    solution_text="B: its training loss keeps falling while its validation loss bottoms out after a few epochs and "
+                  "then rises (stop there, or regularise). A fits well (both curves level off close together); "
+                  "C does not learn at all (both stay near ln 10 = 2.3, guessing: a learning rate far too small).",
+    solution_value="B",
+    wrong_examples=("A", "C"),
+)
+
+q6 = Exercise(
+    name="q6",
     question="Look at ex.CONFUSION (rows: true digit, columns: predicted digit). Which true digit is most often "
              "predicted as one particular wrong digit? Answer with the true digit (0-9).",
     checker=expect_choice(9, list(range(10))),
@@ -70,4 +117,4 @@ q4 = Exercise(
     wrong_examples=(4, 5, 1),
 )
 
-EXERCISES = [q1, q2, q3, q4]
+EXERCISES = [q1, q2, q3, q4, q5, q6]

@@ -20,7 +20,7 @@ def _receptive_field_cases() -> list[tuple]:
             ([(11, 4), (3, 2), (5, 1), (3, 2)],), ([(7, 2), (3, 2), (1, 1), (3, 1)],)]
 
 
-#: The four kernels of q3, in the order A, B, C, D (the notebook draws them).
+#: The four kernels of q1, in the order A, B, C, D (the notebook draws them).
 CANDIDATE_KERNELS: dict[str, np.ndarray] = {
     "A": np.full((3, 3), 1 / 9),
     "B": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float),
@@ -30,6 +30,19 @@ CANDIDATE_KERNELS: dict[str, np.ndarray] = {
 
 q1 = Exercise(
     name="q1",
+    question="Which of the four kernels A, B, C, D drawn and printed above is an edge detector? Answer with its "
+             "letter.",
+    checker=expect_choice("C", list(CANDIDATE_KERNELS)),
+    hints=["An edge detector answers 0 on a flat area: its weights add up to 0.",
+           "Look for negative weights on one side and positive ones on the other."],
+    solution_text="C (a Sobel kernel): -1 -2 -1 on the left, +1 +2 +1 on the right, summing to 0, so it answers "
+                  "where brightness changes from left to right. A and D blur (weights sum to 1), B copies.",
+    solution_value="C",
+    wrong_examples=("A", "B", "D", "E"),
+)
+
+q2 = Exercise(
+    name="q2",
     question="A stack: 3x3 conv, 3x3 conv, 2x2 max pooling (stride 2), 3x3 conv (all convs stride 1, no dilation). "
              "How many input pixels wide is the receptive field of one unit of the last conv?",
     checker=expect_integer(_receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)])),
@@ -41,8 +54,8 @@ q1 = Exercise(
     wrong_examples=(7, 9, 8, 6),
 )
 
-q2 = Exercise(
-    name="q2",
+q3 = Exercise(
+    name="q3",
     question="AlexNet begins with an 11x11 conv at stride 4, then 3x3 max pooling at stride 2. How many input "
              "pixels wide is the receptive field of one pooled unit?",
     checker=expect_integer(_receptive_field([(11, 4), (3, 2)])),
@@ -51,18 +64,6 @@ q2 = Exercise(
     solution_text="11 + (3 - 1) * 4 = 19 pixels.",
     solution_value=19,
     wrong_examples=(13, 14, 33),
-)
-
-q3 = Exercise(
-    name="q3",
-    question="Which of the four kernels A, B, C, D drawn above is an edge detector? Answer with its letter.",
-    checker=expect_choice("C", list(CANDIDATE_KERNELS)),
-    hints=["An edge detector answers 0 on a flat area: its weights add up to 0.",
-           "Look for negative weights on one side and positive ones on the other."],
-    solution_text="C (a Sobel kernel): -1 -2 -1 on the left, +1 +2 +1 on the right, summing to 0, so it answers "
-                  "where brightness changes from left to right. A and D blur (weights sum to 1), B copies.",
-    solution_value="C",
-    wrong_examples=("A", "B", "D", "E"),
 )
 
 q4 = Exercise(
@@ -79,4 +80,21 @@ q4 = Exercise(
                     lambda layers: 1 + sum(k - 1 for k, s in layers), 7),
 )
 
-EXERCISES = [q1, q2, q3, q4]
+q5 = Exercise(
+    name="q5",
+    question="In an occlusion map (red: covering lowers the class score; blue: covering raises it; white: no "
+             "change), what does a blue region tell you? A: the network never looks there. B: the pixels there "
+             "argue against the class: without them the network is surer of it. C: the pixels there are dark. "
+             "D: the gradient is zero there. Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Occlusion measures score(original) - score(covered) for each place: what is the sign where it is blue?",
+           "Blue means negative: the score went *up* when that part was hidden."],
+    solution_text="B. Covering the region made the class score rise, so what is there was evidence against the "
+                  "class (for a mistake: often the stroke that would have made it the true digit). A region the "
+                  "network ignores stays white (A); dark pixels covered with black change nothing (C); occlusion "
+                  "uses no gradients (D).",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils.exercises import Exercise, expect_integer, expect_shape
+from utils.exercises import Exercise, expect_choice, expect_integer, expect_shape
 
 q1 = Exercise(
     name="q1",
@@ -42,6 +42,18 @@ q3 = Exercise(
 
 q4 = Exercise(
     name="q4",
+    question="Two stacked 3x3 convolutions see a 5x5 window, like one 5x5 convolution. With C = 256 channels in "
+             "and out, how many weights (no biases) do the two 3x3 convolutions have together?",
+    checker=expect_integer(2 * 3 * 3 * 256 * 256),
+    hints=["One 3x3 conv from C to C channels has 9*C^2 weights.", "Two of them: 18*C^2 (the 5x5 needs 25*C^2)."],
+    solution_text="2 * 9 * 256^2 = 1,179,648, against 25 * 256^2 = 1,638,400 for one 5x5: 28% fewer, and one "
+                  "more ReLU in between.",
+    solution_value=1_179_648,
+    wrong_examples=(1_638_400, 589_824, 4_608),
+)
+
+q5 = Exercise(
+    name="q5",
     question="A bottleneck block (1x1 to 128 filters, 3x3 with stride 2, 1x1 to 4*128) gets a 56x56x256 input. "
              "What shape does it output?",
     checker=expect_shape((28, 28, 512)),
@@ -53,16 +65,44 @@ q4 = Exercise(
     wrong_examples=((28, 28, 128), (56, 56, 512), (28, 28, 256)),
 )
 
-q5 = Exercise(
-    name="q5",
-    question="Two stacked 3x3 convolutions see a 5x5 window, like one 5x5 convolution. With C = 256 channels in "
-             "and out, how many weights (no biases) do the two 3x3 convolutions have together?",
-    checker=expect_integer(2 * 3 * 3 * 256 * 256),
-    hints=["One 3x3 conv from C to C channels has 9*C^2 weights.", "Two of them: 18*C^2 (the 5x5 needs 25*C^2)."],
-    solution_text="2 * 9 * 256^2 = 1,179,648, against 25 * 256^2 = 1,638,400 for one 5x5: 28% fewer, and one "
-                  "more ReLU in between.",
-    solution_value=1_179_648,
-    wrong_examples=(1_638_400, 589_824, 4_608),
+q6 = Exercise(
+    name="q6",
+    question="In the summary table, AlexNet (single tower) and ResNet-152 have about as many parameters, but "
+             "ResNet-152 needs about ten times as many multiply-adds per image. Why? A: ResNet's weights are "
+             "stored in a more precise format. B: most of AlexNet's weights sit in fully connected layers, each "
+             "used once per image, while a convolution's weights are used again at every position of its feature "
+             "map. C: ResNet-152 has more layers, and every layer costs the same. D: batch normalisation does "
+             "most of ResNet's multiply-adds. Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Compare, in the formulas at the top, the MACs of a dense layer with its parameters, and the same for "
+           "a convolution.",
+           "A dense layer does one multiply-add per weight; a convolution does H x W of them per weight."],
+    solution_text="B. AlexNet's fc6-fc8 hold most of its parameters but do only one multiply-add per weight; a "
+                  "convolution's weights are applied at every one of the H x W output positions. ResNet drops the "
+                  "big dense layers (global average pooling, one small dense layer) and spends its parameters on "
+                  "convolutions. Layers do not all cost the same (C), and batch normalisation's work is tiny (D).",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
 )
 
-EXERCISES = [q1, q2, q3, q4, q5]
+q7 = Exercise(
+    name="q7",
+    question="In the plain deep stack, the spread of the activations falls block after block with Keras' default "
+             "(Glorot) initialisation, and stays about level with He initialisation. Why? A: Glorot's weights are "
+             "too large, so the ReLUs saturate. B: ReLU sets about half of its inputs to zero, halving the signal's "
+             "variance at every layer; He's weight variance 2/fan_in makes up for that factor, Glorot's "
+             "2/(fan_in + fan_out), here 1/fan_in, does not. C: He initialisation adds the shortcut connections. "
+             "D: Glorot initialisation is random, He initialisation is not. Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["What does a ReLU do to the half of its inputs that are negative, and what does that do to the variance?",
+           "He et al. (2015) chose the variance 2/fan_in exactly to make up for the factor 1/2 that ReLU costs."],
+    solution_text="B. With fan_in = fan_out (same channels in and out), Glorot gives each weight a variance of "
+                  "1/fan_in, which keeps the variance through a linear layer; ReLU then halves it, so after 19 "
+                  "layers hardly any signal is left. He's 2/fan_in doubles the weights' "
+                  "variance to make up for it. ReLUs do not saturate (A), both are random (D), and the shortcuts "
+                  "are an architecture choice, not an initialisation (C).",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7]
