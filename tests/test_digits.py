@@ -97,6 +97,48 @@ def test_several_digits_are_refused():
         digits.preprocess_digit(two)
 
 
+def test_a_mark_beside_the_digit_is_refused_but_touching_strokes_are_not():
+    dash_and_one = digits.draw_strokes([[(0.5, 0.18), (0.5, 0.82)], [(0.21, 0.5), (0.36, 0.5)]])
+    with pytest.raises(CourseError, match="several digits"):
+        digits.preprocess_digit(dash_and_one)
+    close = digits.draw_strokes([[(0.5, 0.18), (0.5, 0.82)], [(0.3, 0.5), (0.41, 0.5)]])   # 1 px apart: one mark
+    assert digits.preprocess_digit(close).shape == (28, 28)
+    dash_above = digits.draw_strokes([[(0.5, 0.3), (0.5, 0.82)], [(0.4, 0.12), (0.6, 0.12)]])  # stacked, not beside
+    assert digits.preprocess_digit(dash_above).shape == (28, 28)
+
+
+def shadowed(size: int = 320, shadow: float = 0.5) -> np.ndarray:
+    """A "photo" of a 7: dark ink on grey paper, the top-right corner in a soft shadow, some noise."""
+    ink = digits.draw_strokes(SEVEN, size=size, width=size // 14) < 128
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    paper = 215.0 * (1 - shadow / (1 + np.exp((np.hypot(xx - 1, yy) - 0.6) / 0.04)))
+    photo = np.where(ink, paper * 0.2, paper) + np.random.default_rng(0).normal(0, 4, paper.shape)
+    return np.clip(photo, 0, 255).astype(np.uint8)
+
+
+def test_a_shadow_in_a_corner_gets_a_local_threshold():
+    clean, shaded = shadowed(shadow=0.0), shadowed()
+    assert not digits.needs_local_threshold(digits.to_gray(clean))
+    assert digits.needs_local_threshold(digits.to_gray(shaded))
+    reference = digits.preprocess_digit(clean)
+    steps = digits.preprocess_steps(shaded)
+    assert steps.titles[1] == "2 ink: local threshold" and steps.ink[5, -5] < 0.05    # the shadow is paper
+    assert np.abs(steps.final - reference).mean() < 0.01
+    one_level = digits.preprocess_steps(shaded, local=False)                        # one global paper level
+    assert one_level.titles[1] == "2 inverted: ink bright" and one_level.ink[5, -5] > 0.1
+    assert np.abs(one_level.final - reference).mean() > 0.04
+    level = digits.local_background(1 - digits.to_gray(shaded))
+    assert level.shape == shaded.shape and level[5, -5] > level[-5, 5] + 0.2         # it follows the shadow
+
+
+def test_no_local_threshold_for_clean_drawings_small_images_or_edge_strokes():
+    assert not digits.needs_local_threshold(digits.to_gray(digits.draw_strokes(SEVEN)))
+    edge_seven = digits.draw_strokes([[(0.0, 0.03), (1.0, 0.03), (0.45, 0.95)]], size=300)  # bar along the edge
+    assert not digits.needs_local_threshold(digits.to_gray(edge_seven))
+    small = shadowed(size=100)                                    # under LOCAL_MIN_SIZE: data sets, icons
+    assert not digits.needs_local_threshold(digits.to_gray(small))
+
+
 def test_multi_stroke_digits_are_one_digit():
     four = [[(0.35, 0.2), (0.3, 0.55), (0.7, 0.55)], [(0.6, 0.25), (0.6, 0.85)]]      # crossing strokes
     five = [[(0.65, 0.2), (0.38, 0.2)], [(0.35, 0.26), (0.33, 0.48), (0.6, 0.5), (0.62, 0.75), (0.35, 0.8)]]

@@ -5,12 +5,18 @@ probabilities, the 28x28 image the model saw), so it is unit-tested without a br
 
 - :func:`pad_update` rasterises the strokes drawn so far and predicts;
 - :func:`upload_update` reads an uploaded file's bytes and predicts;
-- :func:`prediction_text` writes "Prediction: 1 (97.3%)".
+- :func:`prediction_text` writes "Prediction: 1 (97.3%)", and says so in words when the model is unsure.
+
+The edges: nothing drawn, a click or a scribble under :data:`MIN_EXTENT` pixels gets a "draw one digit,
+large and in the middle" message, never a guess; a small drawing is rasterised with a pen scaled to its
+size (:func:`pen_for`), as MNIST's strokes are about a tenth of the digit; marks side by side get the
+several-digits message; a shadowed photo gets a local threshold (see :mod:`utils.digits`).
 
 The widgets only wire mouse, buttons and the file chooser to those functions. Bad input (a blank pad,
-several digits, a non-image file) shows a message and keeps the last good bars. The pad's top container
-has the CSS class ``course-drawing-pad``, the upload's ``course-digit-upload``; the prediction line has
-``course-prediction`` (browser tests read it).
+several digits, a non-image file) shows its message and clears the bars and pictures, so nothing stale
+looks like an answer. A line above each widget names the model it uses (:func:`describe_model`). The
+pad's top container has the CSS class ``course-drawing-pad``, the upload's ``course-digit-upload``; the
+prediction line has ``course-prediction``, the model line ``course-model`` (browser tests read them).
 
 ``predict`` is any function from a (28, 28) float image in [0, 1] to 10 probabilities; use
 :func:`model_predictor` to make one from a Keras model.
@@ -18,6 +24,7 @@ has the CSS class ``course-drawing-pad``, the upload's ``course-digit-upload``; 
 
 from __future__ import annotations
 
+import html
 import io
 import time
 from dataclasses import dataclass
@@ -32,9 +39,17 @@ Predictor = Callable[[np.ndarray], np.ndarray]
 Stroke = list[tuple[float, float]]
 
 PAD_SIZE = 280       # canvas pixels: ten times MNIST's 28
-PEN_WIDTH = 18       # canvas pixels: about 2 px after scaling to MNIST's 20 px box
+PEN_WIDTH = 18       # canvas pixels: about 2 px after scaling a full-size drawing to MNIST's 20 px box
+PEN_SHARE = 0.12     # a smaller drawing gets a pen this share of its size (MNIST: ~2 px strokes in a 20 px box)
+MIN_PEN = 1.5        # canvas pixels
+MIN_EXTENT = 20      # canvas pixels (on the 280 px pad): a drawing smaller than this is too little to read
+UNSURE_BELOW = 0.7   # a best probability under this is said to be a guess, in words
 BLANK_PAD_MESSAGE = "The pad is empty: draw one digit (0-9) with the mouse, large and in the middle."
+TOO_LITTLE_MESSAGE = ("Too little ink to read: draw one digit (0-9), large and in the middle of the pad "
+                      "(Clear starts again).")
 NO_FILE_MESSAGE = "Choose a photo of one handwritten digit (dark pen on light paper, PNG or JPEG)."
+BUSY_NOTE = ("The pad answers when the notebook is idle: after Run All, wait until the last cell has finished "
+             "(the kernel does one thing at a time).")
 
 
 @dataclass
@@ -52,12 +67,18 @@ class DigitView:
 
 
 def prediction_text(probabilities: Sequence[float]) -> str:
-    """``"Prediction: 1 (97.3%)"`` for the most probable class."""
+    """``"Prediction: 1 (97.3%)"`` for the most probable class; under :data:`UNSURE_BELOW` it says so.
+
+    An unsure answer reads ``"Prediction: 1 (53.3%), not sure: it could also be a 7 (30.1%)."``
+    """
     p = np.asarray(probabilities, dtype=float).ravel()
     if p.shape != (10,) or not np.isfinite(p).all():
         raise CourseError(f"Expected 10 probabilities, got shape {p.shape}.")
-    best = int(np.argmax(p))
-    return f"Prediction: {best} ({100 * p[best]:.1f}%)"
+    best, second = (int(k) for k in np.argsort(-p, kind="stable")[:2])
+    text = f"Prediction: {best} ({100 * p[best]:.1f}%)"
+    if p[best] < UNSURE_BELOW:
+        text += f", not sure: it could also be a {second} ({100 * p[second]:.1f}%)."
+    return text
 
 
 def model_predictor(model) -> Predictor:
@@ -70,9 +91,40 @@ def model_predictor(model) -> Predictor:
     return predict
 
 
+def describe_model(model_or_predict) -> str:
+    """One line naming the model a widget uses: the course cache's details when it came from there."""
+    info = getattr(model_or_predict, "course_cache", None)
+    if info is not None:
+        how = "loaded from the course cache" if info.status == "loaded" else "trained and saved in the course cache"
+        acc = "" if info.test_accuracy is None else f", test accuracy {info.test_accuracy:.2%}"
+        return (f"Model: the course's seed CNN, {how} (models/{info.path}: {info.epochs} epochs on "
+                f"{info.n_train:,} images{acc}).")
+    if hasattr(model_or_predict, "count_params"):
+        return (f"Model: the Keras model '{model_or_predict.name}' from this notebook "
+                f"({model_or_predict.count_params():,} parameters).")
+    return f"Model: the function {getattr(model_or_predict, '__name__', 'given')}."
+
+
 def _predict(image: np.ndarray, predict: Predictor, steps: digits.DigitSteps | None = None) -> DigitView:
     p = np.asarray(predict(image), dtype=float).ravel()
     return DigitView(prediction_text(p), p, image, steps)
+
+
+def stroke_extent(strokes: Sequence[Stroke]) -> float:
+    """The longest side of the box around every point drawn (0 for a single click; canvas pixels)."""
+    points = np.asarray([point for stroke in strokes for point in stroke], dtype=float).reshape(-1, 2)
+    if not len(points):
+        return 0.0
+    return float((points.max(axis=0) - points.min(axis=0)).max())
+
+
+def pen_for(strokes: Sequence[Stroke], width: float = PEN_WIDTH, size: int = PAD_SIZE) -> float:
+    """The pen the model's picture is drawn with: ``width``, or thinner for a small drawing.
+
+    A small digit under the full pen is a blob; :data:`PEN_SHARE` of the drawing's size keeps its strokes
+    as thin, relative to the digit, as MNIST's. ``size`` is the pad's size (the minimum scales with it).
+    """
+    return float(min(width, max(MIN_PEN * size / PAD_SIZE, PEN_SHARE * stroke_extent(strokes))))
 
 
 def rasterize(strokes: Sequence[Stroke], size: int = PAD_SIZE, width: float = PEN_WIDTH) -> np.ndarray:
@@ -83,13 +135,19 @@ def rasterize(strokes: Sequence[Stroke], size: int = PAD_SIZE, width: float = PE
 
 def pad_update(strokes: Sequence[Stroke], predict: Predictor, size: int = PAD_SIZE,
                width: float = PEN_WIDTH) -> DigitView:
-    """The pad's strokes -> message and probabilities (an empty pad or bad drawing gives only a message)."""
+    """The pad's strokes -> message and probabilities (an empty pad or bad drawing gives only a message).
+
+    A click or a drawing under :data:`MIN_EXTENT` pixels is too little to read; a small one is drawn
+    with a thinner pen (:func:`pen_for`); the pad's white paper never needs a local threshold.
+    """
     if not any(len(stroke) for stroke in strokes):
         return DigitView(BLANK_PAD_MESSAGE)
+    if stroke_extent(strokes) < MIN_EXTENT * size / PAD_SIZE:
+        return DigitView(TOO_LITTLE_MESSAGE)
     try:
-        steps = digits.preprocess_steps(rasterize(strokes, size, width))
+        steps = digits.preprocess_steps(rasterize(strokes, size, pen_for(strokes, width, size)), local=False)
     except CourseError as err:
-        text = BLANK_PAD_MESSAGE if str(err) == digits.BLANK_MESSAGE else str(err)
+        text = TOO_LITTLE_MESSAGE if str(err) == digits.BLANK_MESSAGE else str(err)
         return DigitView(text)
     return _predict(steps.final, predict, steps)
 
@@ -173,11 +231,39 @@ class ProbabilityBars:
             self.values[d].value = f"{100 * p[d]:.1f}%" if probabilities is not None else ""
 
 
+def _line(text: str, css_class: str, size: str = "14px", width: str | None = None):
+    """An HTML line that wraps (a Label would cut a long message off), with a CSS class."""
+    import ipywidgets as w
+
+    line = w.HTML(html.escape(text, quote=False), style={"font_size": size},
+                  layout=w.Layout(width=width) if width else w.Layout())
+    line.add_class(css_class)
+    return line
+
+
+def _set_line(line, text: str) -> None:
+    line.value = html.escape(text, quote=False)
+
+
+def _blank_seen() -> bytes:
+    return png_bytes(np.zeros((28, 28)), scale=3)
+
+
+def _blank_strip() -> bytes:
+    return png_bytes(np.full((84, 84), 128, dtype=np.uint8))
+
+
 class DrawingPad:
-    """A canvas to draw a digit on with the mouse; prediction and bars update as you draw."""
+    """A canvas to draw a digit on with the mouse; prediction and bars update as you draw.
+
+    The prediction line sits right under the canvas, in large type. While the mouse moves, a drawing that
+    cannot be read yet (half a stroke) leaves the display as it was; when the mouse is released, a bad
+    drawing's message replaces the bars and the model's picture. Each finished stroke is redrawn as one
+    smooth path, with the pen the model's picture uses (thinner for a small drawing).
+    """
 
     def __init__(self, predict: Predictor, size: int = PAD_SIZE, pen: float = PEN_WIDTH,
-                 live_every: float = 0.3) -> None:
+                 live_every: float = 0.3, about: str | None = None) -> None:
         import ipywidgets as w
         from ipycanvas import Canvas
 
@@ -188,11 +274,11 @@ class DrawingPad:
         self.canvas = Canvas(width=size, height=size, layout=w.Layout(width=f"{size}px", height=f"{size}px",
                                                                      border="1px solid #999"))
         self.canvas.add_class("course-drawing-canvas")
-        self.prediction = w.Label(BLANK_PAD_MESSAGE)
-        self.prediction.add_class("course-prediction")
+        self.prediction = _line(BLANK_PAD_MESSAGE, "course-prediction", "20px", f"{size}px")
+        self.model_line = _line(about or "Model: the function given.", "course-model")
+        self.note = _line(BUSY_NOTE, "course-busy-note", "13px")
         self.bars = ProbabilityBars()
-        self.seen = w.Image(format="png", value=png_bytes(np.zeros((28, 28)), scale=3),
-                            layout=w.Layout(width="84px", height="84px"))
+        self.seen = w.Image(format="png", value=_blank_seen(), layout=w.Layout(width="84px", height="84px"))
         self.clear_button = w.Button(description="Clear", icon="eraser")
         self.clear_button.add_class("course-clear")
         self.clear_button.on_click(lambda _: self.clear())
@@ -201,23 +287,25 @@ class DrawingPad:
         self.canvas.on_mouse_up(self._up)
         self.canvas.on_mouse_out(self._up)
         side = w.VBox([w.Label("What the model sees (28x28):"), self.seen, self.bars.widget])
-        self.widget = w.VBox([w.HBox([w.VBox([self.canvas, self.clear_button]), side]), self.prediction])
+        left = w.VBox([self.canvas, self.prediction, self.clear_button])
+        self.widget = w.VBox([self.model_line, self.note, w.HBox([left, side])])
         self.widget.add_class("course-drawing-pad")
         self._paper()
 
     # drawing -----------------------------------------------------------------------------------
-    def _paper(self) -> None:
+    def _paper(self, pen: float | None = None) -> None:
         self.canvas.fill_style = "white"
         self.canvas.fill_rect(0, 0, self.size, self.size)
         self.canvas.stroke_style = "black"
         self.canvas.fill_style = "black"
-        self.canvas.line_width = self.pen
+        self.canvas.line_width = self.pen if pen is None else pen
         self.canvas.line_cap = "round"
         self.canvas.line_join = "round"
 
     def _down(self, x: float, y: float) -> None:
         self._drawing = True
         self.strokes.append([(x, y)])
+        self.canvas.line_width = self.pen  # draw live with the full pen; _redraw fits it when the stroke ends
         self.canvas.fill_circle(x, y, self.pen / 2)
 
     def _move(self, x: float, y: float) -> None:
@@ -227,12 +315,27 @@ class DrawingPad:
         self.strokes[-1].append((x, y))
         self.canvas.stroke_line(x0, y0, x, y)
         if time.monotonic() - self._last_live > self.live_every:
-            self.refresh()
+            self.refresh(live=True)
 
     def _up(self, x: float, y: float) -> None:
         if self._drawing:
             self._drawing = False
+            self._redraw()
             self.refresh()
+
+    def _redraw(self) -> None:
+        """Paint every stroke again as one path each (no beads where segments overlap), with the model's pen."""
+        from ipycanvas import hold_canvas
+
+        pen = pen_for(self.strokes, self.pen, self.size) if stroke_extent(self.strokes) else self.pen
+        with hold_canvas(self.canvas):
+            self.canvas.clear()
+            self._paper(pen)
+            for stroke in self.strokes:
+                if len(stroke) == 1:
+                    self.canvas.fill_circle(*stroke[0], pen / 2)
+                else:
+                    self.canvas.stroke_lines(stroke)
 
     # state -------------------------------------------------------------------------------------
     def draw(self, strokes: Sequence[Stroke]) -> DigitView:
@@ -244,16 +347,18 @@ class DrawingPad:
             self._up(*stroke[-1])
         return self.refresh()
 
-    def refresh(self) -> DigitView:
+    def refresh(self, live: bool = False) -> DigitView:
+        """Predict from the strokes so far and show it; a bad drawing clears the bars (not while ``live``)."""
         self._last_live = time.monotonic()
         view = pad_update(self.strokes, self.predict, self.size, self.pen)
-        self.prediction.value = view.message
         if view.ok:
+            _set_line(self.prediction, view.message)
             self.bars.show(view.probabilities)
             self.seen.value = png_bytes(view.image, scale=3)
-        elif not any(self.strokes):
+        elif not live:
+            _set_line(self.prediction, view.message)
             self.bars.show(None)
-            self.seen.value = png_bytes(np.zeros((28, 28)), scale=3)
+            self.seen.value = _blank_seen()
         return view
 
     def clear(self) -> DigitView:
@@ -265,20 +370,29 @@ class DrawingPad:
 
 
 class DigitUpload:
-    """A file chooser for a photo of one handwritten digit; shows the preprocessing steps and the guess."""
+    """A file chooser for a photo of one handwritten digit; shows the preprocessing steps and the guess.
 
-    def __init__(self, predict: Predictor) -> None:
+    A file that cannot be read shows its message and clears the bars and the steps, so the previous
+    photo's answer does not look like this file's.
+    """
+
+    STEPS_LABEL = "The MNIST steps, left to right: "
+
+    def __init__(self, predict: Predictor, about: str | None = None) -> None:
         import ipywidgets as w
 
         self.predict = predict
-        self.chooser = w.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
-        self.prediction = w.Label(NO_FILE_MESSAGE)
-        self.prediction.add_class("course-prediction")
+        self.chooser = w.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
+                                    layout=w.Layout(width="auto", min_width="190px"))
+        self.model_line = _line(about or "Model: the function given.", "course-model")
+        self.prediction = _line(NO_FILE_MESSAGE, "course-prediction", "20px", "640px")
         self.bars = ProbabilityBars()
-        self.steps = w.Image(format="png", value=png_bytes(np.full((84, 84), 128, dtype=np.uint8)))
+        self.steps = w.Image(format="png", value=_blank_strip())
+        self.steps_label = w.Label(self.STEPS_LABEL + "(none yet)")
+        self.steps_label.add_class("course-steps-label")
         self.chooser.observe(self._changed, names="value")
-        self.widget = w.VBox([self.chooser, self.prediction, w.HBox([self.bars.widget]),
-                              w.Label("The MNIST steps, left to right:"), self.steps])
+        self.widget = w.VBox([self.model_line, self.chooser, self.prediction, w.HBox([self.bars.widget]),
+                              self.steps_label, self.steps])
         self.widget.add_class("course-digit-upload")
 
     def _changed(self, change) -> None:
@@ -287,23 +401,42 @@ class DigitUpload:
 
     def show(self, content: bytes | None, name: str = "the file") -> DigitView:
         view = upload_update(content, self.predict, name)
-        self.prediction.value = view.message
+        _set_line(self.prediction, view.message)
         if view.ok:
             self.bars.show(view.probabilities)
             self.steps.value = png_bytes(steps_strip(view.steps))
+            self.steps_label.value = self.STEPS_LABEL + ", ".join(view.steps.titles)
+        else:
+            self.bars.show(None)
+            self.steps.value = _blank_strip()
+            self.steps_label.value = self.STEPS_LABEL + "(none: the file was not read)"
         return view
 
 
-def drawing_pad(model_or_predict) -> DrawingPad:
-    """Show-ready drawing pad for a Keras model (or a predict function); enables Colab's widget manager."""
+def _predictor_and_about(model_or_predict) -> tuple[Predictor, str]:
+    if model_or_predict is None:
+        from utils import models
+
+        model_or_predict = models.load_or_train_mnist_cnn()
+    about = describe_model(model_or_predict)
+    predict = model_or_predict if not hasattr(model_or_predict, "predict") else model_predictor(model_or_predict)
+    return predict, about
+
+
+def drawing_pad(model_or_predict=None) -> DrawingPad:
+    """Show-ready drawing pad for a Keras model or a predict function; enables Colab's widget manager.
+
+    With no model, it uses notebook 04's CNN from the course cache (trained first when none is cached),
+    so the pad works without running the notebook's training cells. A line on the pad names the model.
+    """
     from utils import env
 
     env.enable_custom_widgets()
-    predict = model_or_predict if not hasattr(model_or_predict, "predict") else model_predictor(model_or_predict)
-    return DrawingPad(predict)
+    predict, about = _predictor_and_about(model_or_predict)
+    return DrawingPad(predict, about=about)
 
 
-def digit_upload(model_or_predict) -> DigitUpload:
-    """Show-ready upload button for a Keras model (or a predict function)."""
-    predict = model_or_predict if not hasattr(model_or_predict, "predict") else model_predictor(model_or_predict)
-    return DigitUpload(predict)
+def digit_upload(model_or_predict=None) -> DigitUpload:
+    """Show-ready upload button for a Keras model or a predict function (none: the course's cached CNN)."""
+    predict, about = _predictor_and_about(model_or_predict)
+    return DigitUpload(predict, about=about)

@@ -5,7 +5,8 @@ MNIST digits are white ink on black, the ink scaled to fit a 20x20 box (aspect k
 world, so a drawing or a phone photo goes through the same steps before the model sees it:
 
 1. **grayscale** (a transparent PNG is first laid on white paper);
-2. **invert** dark-on-light so ink is bright and paper is black, and drop the paper's grey;
+2. **invert** dark-on-light so ink is bright and paper is black, and drop the paper's grey (one level for
+   the whole image, or a local threshold when a shadow or uneven light darkens part of the paper);
 3. **crop** to the ink (specks of dust are ignored);
 4. **scale** the longest side to 20 px, keeping the aspect ratio (thin pen lines are thickened to about
    MNIST's 2 px stroke);
@@ -44,6 +45,8 @@ INK_LEVEL = 0.2   # a pixel is ink when it is at least this bright (after invers
 MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 WORK_SIZE = 800   # big photos are shrunk to this longest side first (speed; plenty for a 20 px digit)
+EDGE_INK_SHARE = 0.06  # more of the image's edge than this looks like ink: shadowed paper, use a local threshold
+LOCAL_MIN_SIZE = 120   # smaller images (data sets, icons) are never phone photos: one global paper level
 
 BLANK_MESSAGE = "The image is blank: there is no ink to read. Draw (or photograph) one digit, dark on light."
 SEVERAL_MESSAGE = ("This looks like several digits side by side. The model reads one digit at a time: "
@@ -89,21 +92,77 @@ def to_gray(image) -> np.ndarray:
     return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
 
 
-def to_ink(gray: np.ndarray) -> np.ndarray:
+def _border(image: np.ndarray) -> np.ndarray:
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+def _ink_bright(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``gray`` as float32 with the ink bright (inverted when the paper, the typical border value, is light)."""
+    gray = np.asarray(gray, dtype=np.float32)
+    inverted = bool(np.median(_border(gray)) > 0.5)
+    return (1.0 - gray if inverted else gray), inverted
+
+
+def needs_local_threshold(gray: np.ndarray) -> bool:
+    """True when one paper level for the whole image would turn part of the paper into ink.
+
+    A shadow in a corner or strongly uneven light makes a long stretch of the image's edge look like ink
+    compared with the cleanest paper; a digit that only touches the edge covers a few per cent of it.
+    Images under :data:`LOCAL_MIN_SIZE` pixels are drawings, scans or data sets, never shadowed photos.
+    """
+    if max(np.shape(gray)[:2]) < LOCAL_MIN_SIZE:
+        return False
+    bright, _ = _ink_bright(gray)
+    ring = np.concatenate([bright[0, :-1], bright[:-1, -1], bright[-1, :0:-1], bright[:0:-1, 0]])  # clockwise
+    paper = float(np.percentile(ring, 25))
+    top = float(np.percentile(bright, 99.9))
+    if top - paper < 0.15:
+        return False
+    # a median along the edge keeps a shadow's long stretch and drops strokes that only cross the edge
+    ring = ndimage.median_filter(ring, size=max(3, len(ring) // 12), mode="wrap")
+    return float(np.mean(ring - paper >= INK_LEVEL * (top - paper))) > EDGE_INK_SHARE
+
+
+def local_background(bright: np.ndarray) -> np.ndarray:
+    """The paper's level around each pixel of an ink-bright image: a local threshold map.
+
+    scikit-image's ``threshold_local`` (a median over a window a quarter of the image wide, where thin
+    strokes are the minority) on a copy shrunk to about 100 px, smoothed and scaled back to full size.
+    """
+    from skimage.filters import threshold_local
+
+    small = _shrink(np.asarray(bright, dtype=np.float32), 100)
+    small = ndimage.gaussian_filter(small, 1.0)  # phone noise off the paper
+    block = 2 * (max(small.shape) // 8) + 1
+    level = threshold_local(small, block_size=block, method="median", mode="nearest")
+    level = ndimage.gaussian_filter(level, block / 6, mode="nearest")
+    return _resize(level, bright.shape)
+
+
+def to_ink(gray: np.ndarray, local: bool | None = None) -> np.ndarray:
     """Step 2: bright ink on black. Dark-on-light images are inverted; the paper's grey is dropped.
 
-    The background is the typical border value; ink is scaled so the strongest ink is 1.
+    The paper level is one number, the typical border value, unless ``local`` (by default: when
+    :func:`needs_local_threshold` says a shadow or uneven light needs it); then it is a local threshold
+    map (:func:`local_background`) that follows the shadow; dark ink is then divided by the local paper
+    brightness, since a shadow dims paper and ink alike. Ink is scaled so the strongest ink is 1.
     """
-    gray = np.asarray(gray, dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:
-        gray = 1.0 - gray
-        border = 1.0 - border
+    bright, inverted = _ink_bright(gray)
+    if local is None:
+        local = needs_local_threshold(gray)
+    if local:
+        level = local_background(bright)
+        if inverted:  # dark ink on paper: a shadow dims paper and ink alike, so divide it out
+            paper = np.maximum(1.0 - level, 0.05)
+            bright = 1.0 - np.minimum((1.0 - bright) / paper, 1.0)
+        else:
+            bright = bright - level
+    border = _border(bright)
     background = float(np.percentile(border, 75))
-    top = float(gray.max())
+    top = float(bright.max())
     if top - background < 0.15:
         raise CourseError(BLANK_MESSAGE)
-    return np.clip((gray - background) / (top - background), 0.0, 1.0).astype(np.float32)
+    return np.clip((bright - background) / (top - background), 0.0, 1.0).astype(np.float32)
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[slice, slice]], np.ndarray]:
@@ -125,14 +184,12 @@ def ink_box(ink: np.ndarray) -> tuple[slice, slice]:
     labels, boxes, _ = _components(joined)
     ink_per_piece = ndimage.sum(mask, labels, index=np.arange(1, len(boxes) + 1))
     big = [k for k in range(len(boxes)) if ink_per_piece[k] >= 0.08 * mask.sum()]
-    rows = [boxes[k][0] for k in big]
-    cols = [boxes[k][1] for k in big]
-    top, bottom = min(r.start for r in rows), max(r.stop for r in rows)
-    height = bottom - top
-    tall = sorted((c.start, c.stop) for k, (r, c) in zip(big, zip(rows, cols)) if (r.stop - r.start) >= 0.6 * height)
-    for (a0, a1), (b0, b1) in zip(tall, tall[1:]):
-        if b0 >= a1:  # two tall pieces next to each other, not overlapping: two digits
+    # pieces side by side with a clear gap between them (a dash next to a 1, or two digits): not one digit
+    right_edge = None
+    for start, stop in sorted((boxes[k][1].start, boxes[k][1].stop) for k in big):
+        if right_edge is not None and start >= right_edge + reach:
             raise CourseError(SEVERAL_MESSAGE)
+        right_edge = stop if right_edge is None else max(right_edge, stop)
     keep = np.isin(labels, [k + 1 for k in big]) & mask
     r_idx, c_idx = np.nonzero(keep)
     return slice(int(r_idx.min()), int(r_idx.max()) + 1), slice(int(c_idx.min()), int(c_idx.max()) + 1)
@@ -246,15 +303,23 @@ def _shrink(gray: np.ndarray, size: int = WORK_SIZE) -> np.ndarray:
     return _resize(gray, (max(2, round(gray.shape[0] * factor)), max(2, round(gray.shape[1] * factor))))
 
 
-def preprocess_steps(image) -> DigitSteps:
-    """Run the six MNIST steps on a drawing or photo and keep every intermediate picture."""
+def preprocess_steps(image, local: bool | None = None) -> DigitSteps:
+    """Run the six MNIST steps on a drawing or photo and keep every intermediate picture.
+
+    ``local`` picks step 2's paper level: a local threshold map (True), one level (False), or decided
+    by :func:`needs_local_threshold` (None, the default). Step 2's title says when it was local.
+    """
     gray = _shrink(to_gray(image))
-    ink = to_ink(gray)
+    local = needs_local_threshold(gray) if local is None else local
+    ink = to_ink(gray, local=local)
     crop = crop_to_ink(ink)
     scaled = scale_to_box(crop)
     centred = centre_in_frame(scaled)
     final = to_unit_range(centred)
-    return DigitSteps(gray, ink, crop, scaled, centred, final)
+    steps = DigitSteps(gray, ink, crop, scaled, centred, final)
+    if local:
+        steps.titles[1] = "2 ink: local threshold"  # the shadow is paper, not ink
+    return steps
 
 
 def preprocess_digit(image) -> np.ndarray:
@@ -459,6 +524,8 @@ def font_digits(per_font: int = 3, seed: int = 0) -> OtherDigits:
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for font_file in FONT_FILES:
+        if not (font_folder() / font_file).is_file():  # older matplotlib releases ship fewer fonts (3.9: no cmti10)
+            continue
         for digit in range(10):
             for _ in range(per_font):
                 try:
