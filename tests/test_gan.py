@@ -1,0 +1,259 @@
+"""utils.gan: the judge's statistics on known cases, the Frechet distance against a closed form, a training
+smoke test on tiny data, the widget's function, image completion and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from utils import gan
+from utils.errors import CourseError
+
+
+@pytest.fixture(autouse=True)
+def temporary_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# ----------------------------------------------------------------------------------------------
+# Confidence and class shares
+
+
+def test_confidence_share_counts_only_confident_rows():
+    probs = np.array([[0.95, 0.05], [0.5, 0.5], [0.02, 0.98], [0.9, 0.1]])
+    assert gan.confidence_share(probs) == pytest.approx(0.5)  # 0.9 itself is not "over 0.9"
+    assert gan.confidence_share(probs, threshold=0.4) == 1.0
+
+
+def test_confident_one_hot_scores_one_and_uniform_scores_zero():
+    assert gan.confidence_share(np.eye(10)[np.arange(100) % 10]) == 1.0
+    assert gan.confidence_share(np.full((100, 10), 0.1)) == 0.0
+
+
+def test_class_shares_sum_to_one_and_show_a_missing_class():
+    probs = np.eye(10)[[0, 0, 1, 2, 3, 4, 5, 6, 7, 8]]  # no 9 at all: collapse shows as a 0 share
+    shares = gan.class_shares(probs)
+    assert shares.sum() == pytest.approx(1.0)
+    assert shares[0] == pytest.approx(0.2) and shares[9] == 0.0
+
+
+@pytest.mark.parametrize("bad", [np.zeros(10), np.zeros((0, 10)), [[[0.5]]]])
+def test_probability_input_is_checked(bad):
+    with pytest.raises(CourseError):
+        gan.confidence_share(bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# Frechet distance
+
+
+def reference_frechet(a, b):
+    """The textbook formula with scipy's general matrix square root (what FID code uses)."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(s_a @ s_b).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
+
+
+def test_identical_sets_are_at_distance_zero():
+    x = np.random.default_rng(0).normal(size=(500, 8))
+    assert gan.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_matches_scipy_on_random_features():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6))
+    b = rng.normal(loc=0.5, size=(300, 6)) @ rng.normal(size=(6, 6))
+    assert gan.frechet_distance(a, b) == pytest.approx(reference_frechet(a, b), rel=1e-6)
+
+
+def test_frechet_closed_form_for_shifted_and_scaled_gaussians():
+    # N(0, I) vs N(m, s^2 I) in d dimensions: |m|^2 + d (1 - s)^2. Exact covariances via whitened samples.
+    rng = np.random.default_rng(2)
+    d, n, shift, scale = 4, 2000, 3.0, 2.0
+    z = rng.normal(size=(n, d))
+    z = (z - z.mean(0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T  # mean 0, cov I exactly
+    a, b = z, z[::-1] * scale + shift
+    expected = d * shift ** 2 + d * (1 - scale) ** 2
+    assert gan.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    assert gan.frechet_distance(b, a) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_bad_input():
+    with pytest.raises(CourseError, match="same D"):
+        gan.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(CourseError, match="at least 2"):
+        gan.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The judge on real digits and on noise (a small judge trained here in a few seconds)
+
+
+@pytest.fixture(scope="module")
+def small_judge_and_data():
+    import keras
+    from keras import layers
+
+    from utils.data import load_mnist
+
+    keras.utils.set_random_seed(0)
+    data = load_mnist(fast=True, verbose=False)
+    judge = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(),
+                              layers.Dense(64, activation="relu", name="dense"),
+                              layers.Dense(10, activation="softmax", name="probabilities")])
+    judge.compile("adam", "sparse_categorical_crossentropy")
+    judge.fit(data.x_train[..., None] / 255.0, data.y_train, epochs=8, batch_size=64, verbose=0)
+    return judge, data
+
+
+def test_real_digits_score_high_and_noise_far_away(small_judge_and_data):
+    judge, data = small_judge_and_data
+    ref = gan.real_reference(judge, data.x_test, n_sample=500)
+    assert ref.n_sample == 500 and ref.n_reference == len(data.x_test) - 500
+    real = gan.judge_report(judge, ref.real_images01, ref.features, ref.floor)
+    assert real.frechet == pytest.approx(ref.floor)
+    assert real.confident_share > 0.5 and real.mean_confidence > 0.8 and real.smallest_class_share > 0.05
+    noise = np.random.default_rng(0).uniform(0, 1, size=(500, 28, 28, 1)).astype("float32")
+    fake = gan.judge_report(judge, noise, ref.features, ref.floor)
+    assert fake.frechet_ratio > 20  # whatever its confidence, noise is far from real digits
+    assert not fake.meets_target
+    assert "Frechet distance" in fake.summary()
+    assert json.loads(json.dumps(fake.as_dict()))["meets_target"] is False
+
+
+def test_meets_target_needs_all_three_parts():
+    good = gan.JudgeReport(n=1000, confident_share=0.9, class_shares=[0.1] * 10, smallest_class_share=0.1,
+                           frechet=5.0, frechet_floor=1.0)
+    assert good.meets_target
+    for change in ({"confident_share": 0.8}, {"smallest_class_share": 0.04}, {"frechet": 11.0},
+                   {"frechet_floor": None}):
+        assert not gan.JudgeReport(**{**good.__dict__, **change}).meets_target
+
+
+def test_judge_without_feature_layer_is_a_course_error():
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(name="flat"),
+                              keras.layers.Dense(10, name="probabilities")])
+    with pytest.raises(CourseError, match="no layer named"):
+        gan.judge_outputs(model, np.zeros((2, 28, 28, 1)))
+
+
+def test_range_conversions():
+    x = np.array([[[0, 255] * 14] * 28], dtype=np.uint8)
+    g = gan.to_gan_range(x)
+    assert g.shape == (1, 28, 28, 1) and g.min() == -1.0 and g.max() == 1.0
+    assert np.array_equal(gan.to_judge_range(g), x[..., None] / 255.0)
+    with pytest.raises(CourseError):
+        gan.to_gan_range(np.zeros((2, 28, 27), dtype=np.uint8))
+    with pytest.raises(CourseError):
+        gan.to_judge_range(np.zeros((2, 32, 32, 3)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Models, train_step, widget function, completion
+
+
+@pytest.fixture(scope="module")
+def tiny_generator():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return gan.build_generator(latent_dim=8, width=8, conditional=True)
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "transpose"])
+def test_players_shapes(upsample):
+    g = gan.build_generator(latent_dim=8, width=8, upsample=upsample)
+    d = gan.build_discriminator(width=8)
+    images = np.asarray(g([np.zeros((3, 8), "float32"), np.array([1, 2, 3])]))
+    assert images.shape == (3, 28, 28, 1)
+    assert d([images, np.array([1, 2, 3])]).shape == (3, 1)
+    with pytest.raises(CourseError, match="upsample"):
+        gan.build_generator(upsample="pixelshuffle")
+
+
+@pytest.mark.parametrize("conditional,loss", [(True, "nonsaturating"), (False, "hinge"), (False, "saturating")])
+def test_train_step_moves_both_players(conditional, loss):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    g = gan.build_generator(latent_dim=8, width=8, conditional=conditional)
+    d = gan.build_discriminator(width=8, conditional=conditional)
+    model = gan.GAN(g, d, latent_dim=8, conditional=conditional, loss=loss)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    g_before, d_before = [w.copy() for w in g.get_weights()], [w.copy() for w in d.get_weights()]
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+    y = (np.arange(32) % 10).astype("int32")
+    history = model.fit(x, y if conditional else None, batch_size=16, epochs=2, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert all(0 <= v <= 1 for v in history["d_real"] + history["d_fake"])
+    assert any(not np.allclose(a, b) for a, b in zip(g_before, g.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(d_before, d.get_weights()))
+
+
+def test_toy_gan_learns_a_shift():
+    """The 1-D game on a single Gaussian far from the noise: the generator's samples must move there."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    g, d = gan.build_toy_generator(latent_dim=2, hidden=16), gan.build_toy_discriminator(hidden=16)
+    model = gan.GAN(g, d, latent_dim=2, conditional=False)
+    model.compile(keras.optimizers.Adam(5e-3, beta_1=0.5), keras.optimizers.Adam(5e-3, beta_1=0.5))
+    real = np.random.default_rng(0).normal(3.0, 0.3, size=(4096, 1)).astype("float32")
+    model.fit(real, batch_size=128, epochs=6, verbose=0)
+    samples = gan.generate(g, 1000, seed=0)
+    assert abs(samples.mean() - 3.0) < 0.5
+
+
+def test_unknown_loss_is_a_course_error():
+    with pytest.raises(CourseError, match="loss must be"):
+        gan.GAN(gan.build_toy_generator(), gan.build_toy_discriminator(), latent_dim=4, loss="wasserstein")
+
+
+def test_draw_digits_is_repeatable_and_checks_input(tiny_generator):
+    a = gan.draw_digits(tiny_generator, 7, seed=3, n=4)
+    assert a.shape == (4, 28, 28) and a.min() >= 0 and a.max() <= 1
+    assert np.array_equal(a, gan.draw_digits(tiny_generator, 7, seed=3, n=4))
+    assert not np.array_equal(a, gan.draw_digits(tiny_generator, 7, seed=4, n=4))
+    assert not np.array_equal(a, gan.draw_digits(tiny_generator, 1, seed=3, n=4))
+    for bad in (10, -1, 3.5, "7", True):
+        with pytest.raises(CourseError, match="digit"):
+            gan.draw_digits(tiny_generator, bad)
+    with pytest.raises(CourseError, match="seed"):
+        gan.draw_digits(tiny_generator, 7, seed=-2)
+    with pytest.raises(CourseError, match="n must"):
+        gan.draw_digits(tiny_generator, 7, n=0)
+    with pytest.raises(CourseError, match="no label"):
+        gan.draw_digits(gan.build_generator(latent_dim=8, width=8, conditional=False), 7)
+
+
+def test_interpolate_ends_and_midpoint():
+    a, b = np.zeros(4), np.ones(4) * 2
+    path = gan.interpolate(a, b, 5)
+    assert path.shape == (5, 4)
+    assert np.allclose(path[0], a) and np.allclose(path[-1], b) and np.allclose(path[2], 1.0)
+    with pytest.raises(CourseError):
+        gan.interpolate(np.zeros(3), np.zeros(4), 5)
+
+
+def test_complete_image_keeps_known_pixels_and_lowers_the_loss(tiny_generator):
+    image = np.random.default_rng(0).uniform(0, 1, (28, 28)).astype("float32")
+    mask = np.zeros((28, 28))
+    mask[:14] = 1
+    first, first_losses = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=1)
+    filled, losses = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=60)
+    assert filled.shape == (4, 28, 28)
+    assert np.allclose(filled[:, :14], image[:14])
+    assert np.all(np.diff(losses) >= 0)  # best first
+    assert losses[0] < first_losses[0]
+    with pytest.raises(CourseError, match="mask"):
+        gan.complete_image(tiny_generator, image, np.ones((28, 28)), label=3)
+    with pytest.raises(CourseError, match="label"):
+        gan.complete_image(tiny_generator, image, mask)

@@ -1,0 +1,550 @@
+"""Generative adversarial networks for notebook 10: the models, their ``train_step``, the judge and a benchmark.
+
+- :class:`GAN`: a ``keras.Model`` whose ``train_step`` plays one round of the game (one discriminator step,
+  one generator step) on a batch; conditional (the digit's label goes into both players) or not, for images or
+  for the 1-D toy problem. Random draws go through a ``keras.random.SeedGenerator``.
+- :func:`build_generator` / :func:`build_discriminator`: small DCGAN-style players sized for a 2-core CPU
+  (see :data:`RECIPES` for what was measured).
+- The judge (notebook 04's trained CNN, :func:`utils.models.load_or_train_mnist_cnn`):
+  :func:`judge_outputs` (class probabilities and the 128 features of its ``dense`` layer),
+  :func:`confidence_share`, :func:`class_shares`, :func:`frechet_distance` and :func:`judge_report`, which
+  puts them together with the real-vs-real floor.
+- :func:`draw_digits`: the plain function behind the notebook's "draw a 7" widget; :func:`complete_image`:
+  image completion by gradient descent on the latent vector.
+- ``python -m utils.gan`` trains the full-mode recipe and appends one JSON line to
+  ``env.cache_dir("bench")/gan_results.jsonl`` (``make bench-gan``).
+
+TensorFlow/Keras is imported inside functions, so ``import utils.gan`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from utils import env
+from utils.errors import CourseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+#: The judge's confidence threshold, and the smallest share of samples each class must get.
+CONFIDENCE = 0.9
+MIN_CLASS_SHARE = 0.05
+#: The quality target for full mode: share of confident samples, and how far above the real-vs-real floor the
+#: Frechet distance may be.
+TARGET_CONFIDENT = 0.85
+TARGET_FRECHET_RATIO = 10.0
+#: The judge's penultimate layer (notebook 04's Dense(128)).
+FEATURE_LAYER = "dense"
+NUM_CLASSES = 10
+
+#: Training recipes: ``full`` is what notebook 10 and the benchmark train on a CPU, ``fast`` a smoke run
+#: that still shows the shape of training, ``gpu`` the fuller default where a GPU is found.
+RECIPES: dict[str, dict[str, Any]] = {
+    "full": {"latent_dim": 64, "width": 64, "upsample": "nearest", "batch_size": 64, "steps": 4000,
+             "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating", "conditional": True},
+    "fast": {"latent_dim": 64, "width": 64, "upsample": "nearest", "batch_size": 64, "steps": 300,
+             "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating", "conditional": True},
+    "gpu": {"latent_dim": 100, "width": 128, "upsample": "nearest", "batch_size": 128, "steps": 10000,
+            "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating", "conditional": True},
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The players
+
+
+def build_generator(latent_dim: int = 64, width: int = 64, conditional: bool = True, upsample: str = "nearest",
+                    num_classes: int = NUM_CLASSES, name: str = "generator") -> "keras.Model":
+    """z (and a label) -> a 28x28x1 image in [-1, 1].
+
+    Dense to 7x7x``width``, then twice: double the size and convolve (``upsample="nearest"`` or
+    ``"bilinear"``: UpSampling2D + Conv2D; ``"transpose"``: Conv2DTranspose with stride 2), batch norm and
+    ReLU between, tanh at the end (Radford et al.'s guidelines).
+    """
+    env.quiet_tensorflow()
+    import keras
+    from keras import layers
+
+    z = keras.Input(shape=(latent_dim,), name="z")
+    inputs = [z]
+    h = z
+    if conditional:
+        label = keras.Input(shape=(), dtype="int32", name="label")
+        inputs.append(label)
+        h = layers.Concatenate(name="z_and_label")([z, layers.Embedding(num_classes, 16, name="label_code")(label)])
+    h = layers.Dense(7 * 7 * width, use_bias=False, name="project")(h)
+    h = layers.BatchNormalization(name="bn0")(h)
+    h = layers.ReLU(name="relu0")(h)
+    h = layers.Reshape((7, 7, width), name="to_7x7")(h)
+    for k, channels in enumerate((width, width // 2), start=1):
+        if upsample == "transpose":
+            h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False, name=f"up{k}")(h)
+        elif upsample in ("nearest", "bilinear"):
+            h = layers.UpSampling2D(2, interpolation=upsample, name=f"grow{k}")(h)
+            h = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"up{k}")(h)
+        else:
+            raise CourseError(f"upsample must be 'nearest', 'bilinear' or 'transpose', got {upsample!r}.")
+        h = layers.BatchNormalization(name=f"bn{k}")(h)
+        h = layers.ReLU(name=f"relu{k}")(h)
+    image = layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32", name="image")(h)
+    return keras.Model(inputs, image, name=name)
+
+
+def build_discriminator(width: int = 64, conditional: bool = True, num_classes: int = NUM_CLASSES,
+                        name: str = "discriminator") -> "keras.Model":
+    """A 28x28x1 image (and a label) -> one logit: high = "real".
+
+    Two strided convolutions with LeakyReLU (no pooling, Radford et al.), then a linear score. The label enters
+    by projection (Miyato and Koyama, 2018): the score adds the dot product of the image's features with a
+    learned vector per class, so "a real 7" and "a real 3" are judged apart.
+    """
+    env.quiet_tensorflow()
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    h = layers.Conv2D(width // 2, 4, strides=2, padding="same", name="down1")(image)
+    h = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(h)
+    h = layers.Conv2D(width, 4, strides=2, padding="same", name="down2")(h)
+    h = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(h)
+    h = layers.Flatten(name="flatten")(h)
+    h = layers.Dropout(0.3, name="dropout")(h)
+    features = layers.Dense(128, name="features")(h)
+    features = layers.LeakyReLU(negative_slope=0.2, name="lrelu3")(features)
+    score = layers.Dense(1, dtype="float32", name="score")(features)
+    inputs = [image]
+    if conditional:
+        label = keras.Input(shape=(), dtype="int32", name="label")
+        inputs.append(label)
+        code = layers.Embedding(num_classes, 128, name="label_code")(label)
+        match = layers.Dot(axes=1, dtype="float32", name="label_match")([features, code])
+        score = layers.Add(dtype="float32", name="logit")([score, match])
+    return keras.Model(inputs, score, name=name)
+
+
+def build_toy_generator(latent_dim: int = 4, hidden: int = 32, name: str = "toy_generator") -> "keras.Model":
+    """For the 1-D game: noise -> one number."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input(shape=(latent_dim,)), layers.Dense(hidden, activation="relu"),
+                             layers.Dense(hidden, activation="relu"), layers.Dense(1)], name=name)
+
+
+def build_toy_discriminator(hidden: int = 32, name: str = "toy_discriminator") -> "keras.Model":
+    """For the 1-D game: one number -> a logit (sigmoid of it: the probability of "real")."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input(shape=(1,)), layers.Dense(hidden), layers.LeakyReLU(negative_slope=0.2),
+                             layers.Dense(hidden), layers.LeakyReLU(negative_slope=0.2), layers.Dense(1)], name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The game
+
+
+LOSSES = ("nonsaturating", "saturating", "hinge")
+
+
+def _gan_class():
+    """Define :class:`GAN` on first use (it subclasses ``keras.Model``, which needs TensorFlow imported)."""
+    env.quiet_tensorflow()
+    import keras
+    import tensorflow as tf
+
+    class GAN(keras.Model):
+        """Generator and discriminator; ``fit(x)`` or ``fit((x, labels))`` plays the game, one round per batch.
+
+        ``loss``: ``"nonsaturating"`` (the discriminator's cross-entropy; the generator maximises log D(G(z)),
+        Goodfellow et al.'s practical choice), ``"saturating"`` (the generator minimises log(1 - D(G(z))), the
+        minimax formula as written) or ``"hinge"``.
+        """
+
+        def __init__(self, generator, discriminator, latent_dim: int, conditional: bool = True,
+                     loss: str = "nonsaturating", num_classes: int = NUM_CLASSES, seed: int = env.DEFAULT_SEED,
+                     **kwargs):
+            super().__init__(**kwargs)
+            if loss not in LOSSES:
+                raise CourseError(f"loss must be one of {LOSSES}, got {loss!r}.")
+            self.generator, self.discriminator = generator, discriminator
+            self.latent_dim, self.conditional, self.loss_name = int(latent_dim), bool(conditional), loss
+            self.num_classes = int(num_classes)
+            self.seed_generator = keras.random.SeedGenerator(seed)
+            self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+        def compile(self, d_optimizer, g_optimizer, **kwargs):
+            super().compile(**kwargs)
+            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+        @property
+        def metrics(self):
+            return list(self.trackers.values())
+
+        def call(self, inputs, training=False):
+            return self.generator(inputs, training=training)
+
+        def _players_inputs(self, images, labels):
+            return [images, labels] if self.conditional else images
+
+        def _discriminator_loss(self, real_logits, fake_logits):
+            if self.loss_name == "hinge":
+                d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+            else:  # cross-entropy: -log D(x) - log(1 - D(G(z))), with D = sigmoid(logit)
+                d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+            return d_loss
+
+        def _generator_loss(self, fake_logits):
+            if self.loss_name == "hinge":
+                return -tf.reduce_mean(fake_logits)
+            if self.loss_name == "saturating":  # minimise log(1 - D(G(z)))
+                return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+            return tf.reduce_mean(tf.nn.softplus(-fake_logits))  # minimise -log D(G(z))
+
+        def train_step(self, data):
+            if self.conditional:
+                real, labels = data[0], tf.cast(data[1], "int32")
+            else:
+                real = data[0] if isinstance(data, (tuple, list)) else data
+                labels = None
+            batch = tf.shape(real)[0]
+            # 1. The discriminator learns to tell this batch of real images from fresh fakes.
+            z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+            fake = self.generator(self._players_inputs(z, labels) if self.conditional else z, training=True)
+            with tf.GradientTape() as tape:
+                real_logits = self.discriminator(self._players_inputs(real, labels), training=True)
+                fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
+                d_loss = self._discriminator_loss(real_logits, fake_logits)
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            # 2. The generator learns to make the (updated) discriminator say "real".
+            z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+            if self.conditional:
+                labels = keras.random.randint((batch,), 0, self.num_classes, seed=self.seed_generator)
+            with tf.GradientTape() as tape:
+                fake = self.generator(self._players_inputs(z, labels) if self.conditional else z, training=True)
+                fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
+                g_loss = self._generator_loss(fake_logits)
+            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            for name, value in (("d_loss", d_loss), ("g_loss", g_loss),
+                                ("d_real", tf.reduce_mean(tf.sigmoid(real_logits))),
+                                ("d_fake", tf.reduce_mean(tf.sigmoid(fake_logits)))):
+                self.trackers[name].update_state(value)
+            return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    return GAN
+
+
+_GAN = None
+
+
+def gan_class() -> type:
+    """The ``keras.Model`` subclass that plays the game (defined on first use; read its source in notebook 10)."""
+    global _GAN
+    if _GAN is None:
+        _GAN = _gan_class()
+    return _GAN
+
+
+def GAN(*args, **kwargs) -> "keras.Model":  # noqa: N802  (reads like the class it makes)
+    """Make a GAN: ``GAN(generator, discriminator, latent_dim, conditional=True, loss="nonsaturating")``."""
+    return gan_class()(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+
+
+def to_gan_range(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) images -> float32 (N, 28, 28, 1) in [-1, 1] (what the tanh generator makes)."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise CourseError(f"expected images of shape (N, 28, 28), got {x.shape}.")
+    scaled = x.astype("float32") / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype("float32")
+    return scaled[..., None]
+
+
+def to_judge_range(images: Any) -> np.ndarray:
+    """Generator output in [-1, 1] (N, 28, 28[, 1]) -> the judge's input, float32 (N, 28, 28, 1) in [0, 1]."""
+    x = np.asarray(images, dtype="float32")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise CourseError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {x.shape}.")
+    return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# The judge
+
+
+def feature_model(judge: "keras.Model", layer: str = FEATURE_LAYER) -> "keras.Model":
+    """A model giving the judge's class probabilities and the activations of its layer ``layer``."""
+    import keras
+
+    try:
+        features = judge.get_layer(layer).output
+    except ValueError as err:
+        raise CourseError(f"the judge has no layer named {layer!r}: {err}") from None
+    inputs = judge.inputs[0] if len(judge.inputs) == 1 else judge.inputs
+    return keras.Model(inputs, [judge.outputs[0], features])
+
+
+def judge_outputs(judge: "keras.Model", images01: np.ndarray, batch_size: int = 500
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N, 10) and penultimate features (N, 128) of images in [0, 1], shape (N, 28, 28, 1)."""
+    x = np.asarray(images01, dtype="float32")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise CourseError(f"the judge takes images of shape (N, 28, 28, 1) in [0, 1], got {x.shape}.")
+    if len(x) == 0:
+        raise CourseError("the judge got no images.")
+    model = getattr(judge, "_course_feature_model", None)
+    if model is None:
+        model = feature_model(judge)
+        judge._course_feature_model = model
+    probs, feats = [], []
+    for start in range(0, len(x), batch_size):
+        p, f = model(x[start:start + batch_size], training=False)
+        probs.append(np.asarray(p, dtype="float64"))
+        feats.append(np.asarray(f, dtype="float64"))
+    return np.concatenate(probs), np.concatenate(feats)
+
+
+def _probabilities(probs: Any) -> np.ndarray:
+    p = np.asarray(probs, dtype="float64")
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise CourseError(f"expected class probabilities of shape (N, classes), got {p.shape}.")
+    return p
+
+
+def confidence_share(probs: Any, threshold: float = CONFIDENCE) -> float:
+    """The share of samples whose most likely class has probability above ``threshold``."""
+    return float(np.mean(_probabilities(probs).max(axis=1) > threshold))
+
+
+def class_shares(probs: Any, num_classes: int | None = None) -> np.ndarray:
+    """The share of samples the judge puts in each class (its most likely one): sums to 1."""
+    p = _probabilities(probs)
+    counts = np.bincount(p.argmax(axis=1), minlength=num_classes or p.shape[1])
+    return counts / counts.sum()
+
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(features_a: Any, features_b: Any) -> float:
+    """The Frechet distance between Gaussians fitted to two sets of feature vectors (rows).
+
+    ``|mu_a - mu_b|^2 + trace(S_a + S_b - 2 (S_a S_b)^(1/2))``: the FID formula (Heusel et al., 2017), here on
+    any features. The trace of the matrix square root is computed as the sum of the square roots of the
+    eigenvalues of ``S_a^(1/2) S_b S_a^(1/2)`` (symmetric, so exact and never complex).
+    """
+    a, b = np.asarray(features_a, dtype="float64"), np.asarray(features_b, dtype="float64")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise CourseError(f"expected two feature arrays (N, D) with the same D, got {a.shape} and {b.shape}.")
+    if len(a) < 2 or len(b) < 2:
+        raise CourseError("the Frechet distance needs at least 2 samples in each set.")
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root_a = _sqrt_psd(np.atleast_2d(cov_a))
+    middle = root_a @ np.atleast_2d(cov_b) @ root_a
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(np.atleast_2d(cov_a)) + np.trace(np.atleast_2d(cov_b))
+                  - 2 * trace_root)
+    return max(value, 0.0)
+
+
+@dataclass
+class JudgeReport:
+    """The judge's verdict on a set of samples (see :func:`judge_report`)."""
+
+    n: int
+    confident_share: float
+    class_shares: list[float]
+    smallest_class_share: float
+    frechet: float
+    frechet_floor: float | None = None
+    mean_confidence: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frechet_ratio(self) -> float | None:
+        """The Frechet distance in units of the real-vs-real floor."""
+        return None if not self.frechet_floor else self.frechet / self.frechet_floor
+
+    @property
+    def meets_target(self) -> bool:
+        """True when all three parts of the course's quality target hold."""
+        ratio = self.frechet_ratio
+        return bool(self.confident_share >= TARGET_CONFIDENT and self.smallest_class_share >= MIN_CLASS_SHARE
+                    and ratio is not None and ratio <= TARGET_FRECHET_RATIO)
+
+    def summary(self) -> str:
+        """A few readable lines."""
+        ratio = "" if self.frechet_ratio is None else f" ({self.frechet_ratio:.1f}x the real-vs-real floor " \
+                                                      f"{self.frechet_floor:.2f})"
+        return "\n".join([
+            f"{self.n:,} samples: {self.confident_share:.1%} judged with confidence > {CONFIDENCE} "
+            f"(mean top probability {self.mean_confidence:.3f})",
+            "class shares: " + " ".join(f"{k}:{s:.0%}" for k, s in enumerate(self.class_shares))
+            + f" (smallest {self.smallest_class_share:.1%})",
+            f"Frechet distance to real test digits: {self.frechet:.2f}{ratio}",
+        ])
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["frechet_ratio"] = self.frechet_ratio
+        out["meets_target"] = self.meets_target
+        return out
+
+
+def judge_report(judge: "keras.Model", images01: np.ndarray, reference_features: np.ndarray,
+                 floor: float | None = None) -> JudgeReport:
+    """Judge images in [0, 1]: confidence share, class shares and Frechet distance to ``reference_features``."""
+    probs, feats = judge_outputs(judge, images01)
+    shares = class_shares(probs, NUM_CLASSES)
+    return JudgeReport(n=len(probs), confident_share=confidence_share(probs),
+                       class_shares=[round(float(s), 4) for s in shares], smallest_class_share=float(shares.min()),
+                       frechet=frechet_distance(feats, reference_features), frechet_floor=floor,
+                       mean_confidence=float(probs.max(axis=1).mean()))
+
+
+@dataclass
+class Reference:
+    """Real test digits for the judge: features of the reference set and the real-vs-real floor."""
+
+    features: np.ndarray
+    floor: float
+    real_images01: np.ndarray
+    n_reference: int
+    n_sample: int
+
+
+def real_reference(judge: "keras.Model", x_test: np.ndarray, n_sample: int = 1000) -> Reference:
+    """Split the test digits: the first part is the reference, the next ``n_sample`` a real sample.
+
+    The floor is the Frechet distance of that real sample to the reference: what a perfect generator would
+    score with ``n_sample`` samples (the distance shrinks, but never to 0, as samples grow).
+    """
+    x = np.asarray(x_test)
+    if len(x) < 2 * n_sample:
+        raise CourseError(f"need at least {2 * n_sample} test images for a reference and a sample, got {len(x)}.")
+    images = to_judge_range(to_gan_range(x)) if x.dtype == np.uint8 else to_judge_range(x)
+    reference, sample = images[:-n_sample], images[-n_sample:]
+    _, ref_feats = judge_outputs(judge, reference)
+    _, sample_feats = judge_outputs(judge, sample)
+    return Reference(features=ref_feats, floor=frechet_distance(sample_feats, ref_feats), real_images01=sample,
+                     n_reference=len(reference), n_sample=n_sample)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling, the widget's function, completion
+
+
+def generate(generator: "keras.Model", n: int, labels: Sequence[int] | np.ndarray | None = None,
+             seed: int = 0, latent: np.ndarray | None = None) -> np.ndarray:
+    """``n`` images from ``generator`` in [-1, 1], shape (n, 28, 28, 1); same seed, same images."""
+    latent_dim = int(generator.inputs[0].shape[-1])
+    z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32") if latent is None \
+        else np.asarray(latent, dtype="float32")
+    if len(generator.inputs) > 1:
+        if labels is None:
+            labels = np.arange(len(z)) % NUM_CLASSES
+        out = generator([z, np.asarray(labels, dtype="int32")], training=False)
+    else:
+        out = generator(z, training=False)
+    return np.asarray(out, dtype="float32")
+
+
+def balanced_labels(n: int) -> np.ndarray:
+    """``n`` labels, 0, 1, ..., 9, 0, 1, ...: every class equally often (up to one)."""
+    return np.arange(n) % NUM_CLASSES
+
+
+def draw_digits(generator: "keras.Model", digit: Any, seed: Any = 0, n: int = 8) -> np.ndarray:
+    """What the "draw a digit" widget shows: ``n`` samples of ``digit`` (0-9) for ``seed``, in [0, 1] (n, 28, 28).
+
+    Raises :class:`CourseError` for a digit outside 0-9, a negative or non-whole seed, or an unconditional
+    generator.
+    """
+    if len(generator.inputs) < 2:
+        raise CourseError("this generator takes no label: train a conditional GAN to ask for a digit.")
+    if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= int(digit) <= 9:
+        raise CourseError(f"digit must be a whole number from 0 to 9, got {digit!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+        raise CourseError(f"seed must be a whole number >= 0, got {seed!r}.")
+    if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= 64:
+        raise CourseError(f"n must be a whole number from 1 to 64, got {n!r}.")
+    images = generate(generator, int(n), labels=np.full(int(n), int(digit)), seed=int(seed))
+    return to_judge_range(images)[..., 0]
+
+
+def interpolate(z_from: np.ndarray, z_to: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` latent vectors on the straight line from ``z_from`` to ``z_to`` (both ends included)."""
+    a, b = np.asarray(z_from, dtype="float32"), np.asarray(z_to, dtype="float32")
+    if a.shape != b.shape:
+        raise CourseError(f"the two ends must have the same shape, got {a.shape} and {b.shape}.")
+    t = np.linspace(0.0, 1.0, int(steps), dtype="float32").reshape((-1,) + (1,) * a.ndim)
+    return (1 - t) * a + t * b
+
+
+def complete_image(generator: "keras.Model", image01: np.ndarray, mask: np.ndarray, label: int | None = None,
+                   n_starts: int = 8, steps: int = 200, learning_rate: float = 0.05, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill in the hidden part of a digit (Yeh et al. 2017, Amos 2016): search z so G(z) matches the visible part.
+
+    ``image01``: (28, 28) in [0, 1]; ``mask``: (28, 28), 1 where the pixel is known. Gradient descent (Adam) on
+    ``n_starts`` latent vectors at once minimises the squared error on the known pixels (plus a small pull of z
+    towards the prior). Returns the completions (n_starts, 28, 28) in [0, 1], known pixels pasted back, sorted
+    best first, and their losses.
+    """
+    import keras
+    import tensorflow as tf
+
+    image = np.asarray(image01, dtype="float32")
+    known = np.asarray(mask, dtype="float32")
+    if image.shape != (28, 28) or known.shape != (28, 28):
+        raise CourseError(f"image and mask must both be 28x28, got {image.shape} and {known.shape}.")
+    if not 0 < known.sum() < known.size:
+        raise CourseError("the mask must keep some pixels and hide some (1 = known, 0 = to fill in).")
+    latent_dim = int(generator.inputs[0].shape[-1])
+    z = tf.Variable(np.random.default_rng(seed).standard_normal((n_starts, latent_dim)).astype("float32"))
+    target = tf.constant(image[None, ..., None] * 2 - 1)
+    weight = tf.constant(known[None, ..., None])
+    conditional = len(generator.inputs) > 1
+    if conditional and label is None:
+        raise CourseError("this generator is conditional: give the digit's label.")
+    labels = tf.constant(np.full(n_starts, int(label or 0), dtype="int32"))
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            out = generator([z, labels] if conditional else z, training=False)
+            per_image = tf.reduce_sum(weight * (out - target) ** 2, axis=[1, 2, 3]) / tf.reduce_sum(weight)
+            loss = tf.reduce_sum(per_image) + 1e-3 * tf.reduce_sum(z ** 2) / latent_dim
+        optimizer.apply_gradients([(tape.gradient(loss, z), z)])
+        return per_image
+
+    for _ in range(int(steps)):
+        losses = step()
+    out = generator([z, labels] if conditional else z, training=False)
+    filled = to_judge_range(np.asarray(out))[..., 0]
+    filled = known * image + (1 - known) * filled
+    order = np.argsort(np.asarray(losses))
+    return filled[order], np.asarray(losses)[order]
