@@ -378,6 +378,7 @@ def test_a_failing_case_is_named_by_its_arguments():
     message = check(lambda x, k: x * 3)
     assert "test case 2 (a 7x11 array, 2)" in message and "values differ" in message
     assert "test case 1 (a 2x2 array, 3)" in check(lambda x, k: 1 / 0)
+    assert "test case 1 (an array of 3 numbers)" in expect_function(lambda x: x, lambda: [(np.ones(3),)])(np.sum)
     custom = expect_function(lambda x: x, lambda: [(np.ones(2),)], describe=lambda args: "a flat image")
     assert "test case 1 (a flat image)" in custom(lambda x: x + 1)
 

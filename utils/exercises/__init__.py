@@ -559,7 +559,9 @@ def describe_arguments(args: Sequence) -> str:
     """A short description of a test case's arguments: arrays by their shape, small values as written."""
     parts = []
     for value in args:
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            parts.append(f"an array of {value.shape[0]} number{'' if value.shape[0] == 1 else 's'}")
+        elif isinstance(value, np.ndarray):
             parts.append(f"a {'x'.join(str(n) for n in value.shape)} array" if value.ndim else _short(value.item()))
         else:
             text = _short(value, 50)
