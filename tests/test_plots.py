@@ -244,3 +244,13 @@ def test_non_numeric_images_get_a_clear_message(bad, message):
         plots.show_image(bad)
     with pytest.raises(CourseError, match=message):
         plots.show_matrix(bad)
+
+
+@pytest.mark.parametrize("matrix, size, at_least", [
+    (np.arange(9).reshape(3, 3) - 4, 1.8, 14),              # 02's kernel, drawn small by its caller
+    (np.full((10, 10), 1135), 6.5, 11),                      # 04's confusion matrix: 4-digit counts
+    (np.arange(144).reshape(12, 12), 6, 11),                 # 01's 12x12 patch
+])
+def test_matrix_numbers_are_readable_in_the_course_uses(matrix, size, at_least, captured):
+    plots.show_matrix(matrix, size=size)
+    assert captured[0].axes[0].texts[0].get_fontsize() >= at_least

@@ -202,7 +202,8 @@ def show_matrix(matrix, title: str | None = None, fmt: str | None = None, cmap: 
         if labels is not None and len(labels) != count:
             raise CourseError(f"The matrix has {count} {what} but got {len(labels)} labels for them.")
     texts = [format(value, fmt) for value in arr.ravel()]
-    size = min(size or float(np.clip(0.6 * max(arr.shape), 3.5, 9)), MAX_WIDTH)
+    floor = max(2.5, 0.35 * max(arr.shape))  # smaller, and the numbers cannot be read from the back
+    size = min(max(size or float(np.clip(0.6 * max(arr.shape), 3.5, 9)), floor), MAX_WIDTH)
     width = size * arr.shape[1] / max(arr.shape)
     height = size * arr.shape[0] / max(arr.shape)
     fig, ax = plt.subplots(figsize=(width + (1.3 if colorbar else 0), height + (0.5 if xlabel else 0)),
