@@ -15,7 +15,7 @@ LAB_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench bench-gan clean
+.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench bench-gan test-floor clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
@@ -65,6 +65,15 @@ bench: $(STAMP)
 bench-gan: $(STAMP)
 	$(BIN)/python -m utils.gan
 
+# The oldest versions requirements.txt allows (each ">=X" pinned to "==X"), in their own venv: the unit tests must pass.
+FLOOR_VENV := .venv-floor
+test-floor:
+	@test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	sed -E 's/>=([0-9][0-9.]*)(,<[0-9.]+)?/==\1/' requirements.txt > $(FLOOR_VENV)/floor.txt
+	$(FLOOR_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(FLOOR_VENV)/floor.txt pytest pytest-timeout ruff
+	COURSE_FAST=1 $(FLOOR_VENV)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lab_smoke.py $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check utils tests notebooks conftest.py
 
@@ -72,4 +81,4 @@ test-browser: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .cache artifacts
+	rm -rf $(VENV) $(FLOOR_VENV) .cache artifacts

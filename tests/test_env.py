@@ -119,3 +119,24 @@ def test_the_test_session_caches_models_outside_the_learners_cache():
         pytest.skip("COURSE_TEST_CACHE_DIR names the folder to use")
     cache = Path(os.environ["COURSE_CACHE_DIR"]).resolve()
     assert cache != (ROOT / ".cache").resolve() and ROOT not in cache.parents
+
+
+def test_setup_names_packages_older_than_the_tested_floor_in_one_line_each():
+    old = env.version_notes({"tensorflow": "2.15.1", "keras": "3.10.0", "ipywidgets": "7.7.1"})
+    assert len(old) == 2
+    assert old[0].startswith("Note: this machine has tensorflow 2.15.1") and '"tensorflow>=2.19"' in old[0]
+    assert "ipywidgets 7.7.1" in old[1] and "\n" not in old[1]
+    assert env.version_notes({"tensorflow": "2.21.0", "keras": "3.15.1", "ipywidgets": "8.1.5"}) == []
+    assert env.version_notes({"tensorflow": "2.19.0rc1", "keras": None, "ipywidgets": "weird"}) == []
+    assert env.version_notes({"keras": "3.9.2"}) and not env.version_notes({"keras": "3.10"})
+
+
+def test_tested_floor_matches_the_requirements_floor():
+    import re
+
+    from utils.env import TESTED_FLOOR
+
+    reqs = (env.repo_root() / "requirements.txt").read_text()
+    for name, (major, minor) in TESTED_FLOOR.items():
+        match = re.search(rf"^{name}>=(\d+)\.(\d+)", reqs, re.M)
+        assert match and (int(match.group(1)), int(match.group(2))) == (major, minor), name

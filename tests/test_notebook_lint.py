@@ -120,3 +120,19 @@ def test_no_tensorflow_log_lines_or_empty_code_cells(path):
         for out in cell.get("outputs", []):
             for line in "".join(out.get("text", "")).splitlines():
                 assert not TF_LOG_LINE.match(line), f"cell {i} stores a TensorFlow log line: {line[:80]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_ends_with_what_you_learned_and_a_working_next_link(path):
+    """Every lesson closes alike: a "What you learned" section, then a **Next** link to a notebook that exists."""
+    markdown = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown"]
+    text = "\n".join(markdown)
+    assert re.search(r"^#+ What you learned", text, re.M), "add a '## What you learned' section at the end"
+    if path == NOTEBOOKS[-1]:
+        return
+    tail = "\n".join(markdown[-3:])
+    match = re.search(r"\*\*Next[^*]*\*\*.*?\]\(([^)#]+\.ipynb)\)", tail, re.S)
+    assert match, "end with a **Next** link to the following notebook, e.g. **Next:** [02 · ...](02_x.ipynb)"
+    target = (path.parent / match.group(1)).resolve()
+    assert target.is_file(), f"the Next link points at {match.group(1)}, which does not exist"
+    assert target.name > path.name, "the Next link should point forward"

@@ -40,7 +40,7 @@ def test_environment_yml_and_requirements_list_the_same_packages():
 
 def test_core_versions_are_pinned_as_promised():
     reqs = " ".join(requirement_lines((ROOT / "requirements.txt").read_text()))
-    for needed in ("tensorflow>=2.16", "keras>=3", "jupyterlab>=4", "ipywidgets>=8", "nbval>=0.11",
+    for needed in ("tensorflow>=2.19", "keras>=3.10", "jupyterlab>=4", "ipywidgets>=8", "nbval>=0.11",
                    "matplotlib", "pillow", "scikit-image"):
         assert needed in reqs, needed
     assert "tf_keras" not in reqs and "tf-keras" not in reqs

@@ -33,6 +33,10 @@ import numpy as np
 
 DEFAULT_SEED = 42
 
+#: The oldest versions the course's tests were run with (a venv with exactly these, all unit tests green).
+#: Colab and other hosted notebooks may ship older ones: :func:`setup` then says so in one line.
+TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "ipywidgets": (8, 0)}
+
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
 COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22"}
 
@@ -117,8 +121,23 @@ def seed_everything(seed: int = DEFAULT_SEED, tensorflow: bool = False, determin
         import tensorflow as tf
 
         keras.utils.set_random_seed(seed)
+        _reset_keras_seed_generator()
         if deterministic:
             tf.config.experimental.enable_op_determinism()
+
+
+def _reset_keras_seed_generator() -> None:
+    """Forget Keras' global SeedGenerator so ``keras.random`` restarts from the new seed.
+
+    Keras 3.11 and later do this in ``set_random_seed``; 3.10 (what Colab shipped in 2025) does not, so without
+    this a second ``setup(seed=...)`` in one kernel would not repeat the same random numbers.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+    except ImportError:  # a Keras without these private modules: nothing to reset
+        return
+    global_state.set_global_attribute(getattr(seed_generator, "GLOBAL_SEED_GENERATOR", "global_seed_generator"), None)
 
 
 def quiet_tensorflow() -> None:
@@ -230,6 +249,38 @@ def set_precision(policy: str) -> str:
     return policy
 
 
+def _major_minor(version: str) -> tuple[int, int] | None:
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
+    except (IndexError, ValueError):
+        return None
+
+
+def version_notes(found: dict[str, str | None]) -> list[str]:
+    """One line for each package in ``found`` (name -> version, None when absent) older than :data:`TESTED_FLOOR`."""
+    notes = []
+    for name, version in found.items():
+        floor = TESTED_FLOOR.get(name)
+        have = _major_minor(version) if version else None
+        if floor and have and have < floor:
+            want = f"{floor[0]}.{floor[1]}"
+            notes.append(f"Note: this machine has {name} {version}, older than the course was tested with ({want} or "
+                         f"newer). If a cell fails, run  %pip install -U \"{name}>={want}\"  and restart the kernel.")
+    return notes
+
+
+def _installed_version(module: str) -> str | None:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
+
+
 def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool = True,
           verbose: bool = True) -> CourseEnv:
     """Prepare a notebook: mode, seeds, quiet TensorFlow, GPU memory growth; print one summary line."""
@@ -250,6 +301,9 @@ def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool
                     tensorflow_version=tf_version, keras_version=keras_version)
     if verbose:
         print(env.summary())
+        found = {"tensorflow": tf_version, "keras": keras_version, "ipywidgets": _installed_version("ipywidgets")}
+        for note in version_notes(found):
+            print(note)
     return env
 
 
