@@ -9,6 +9,8 @@ Every notebook's setup cell calls :func:`setup` first. It
 - keeps TensorFlow's C++ start-up chatter out of the notebook (``TF_CPP_MIN_LOG_LEVEL=3``) while leaving
   oneDNN on: turning oneDNN off would make training about 1.7x slower on CPU;
 - lets TensorFlow grow GPU memory as needed instead of grabbing all of it;
+- applies the course's figure style (``utils.plots``: projector-sized, inline JPEG), also where a notebook draws
+  only with matplotlib;
 - prints one line: mode, platform, device and library versions.
 
 :func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16).
@@ -297,6 +299,7 @@ def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool
         device = _tensorflow_device()
         tf_version, keras_version = tf.__version__, keras.__version__
     seed_everything(seed, tensorflow=tensorflow, deterministic=deterministic)
+    importlib.import_module("utils.plots")  # every notebook gets the projector style and compact (JPEG) figures
     env = CourseEnv(fast=is_fast(), platform=platform_name(), device=device, seed=seed,
                     tensorflow_version=tf_version, keras_version=keras_version)
     if verbose:
