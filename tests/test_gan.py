@@ -257,3 +257,33 @@ def test_complete_image_keeps_known_pixels_and_lowers_the_loss(tiny_generator):
         gan.complete_image(tiny_generator, image, np.ones((28, 28)), label=3)
     with pytest.raises(CourseError, match="label"):
         gan.complete_image(tiny_generator, image, mask)
+
+
+def test_train_gan_snapshots_and_gif(tmp_path):
+    recipe = {**gan.RECIPES["fast"], "latent_dim": 8, "width": 8, "batch_size": 16, "steps": 6, "snapshot_every": 3}
+    x = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    y = (np.arange(64) % 10).astype(np.uint8)
+    model, snaps, seconds = gan.train_gan(recipe, x, y, log=False)
+    assert snaps.steps == [3, 6] and len(snaps.frames) == 2 and seconds > 0
+    assert snaps.frames[0].shape == (2 * 28, 10 * 28) and snaps.frames[0].dtype == np.uint8
+    assert set(snaps.logs[-1]) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    size = gan.save_gif(snaps.frames, tmp_path / "progress.gif")
+    assert 0 < size == (tmp_path / "progress.gif").stat().st_size
+    with pytest.raises(CourseError, match="multiple"):
+        gan.train_gan({**recipe, "steps": 5}, x, y)
+    small = gan.float32_generator(model.generator)
+    assert np.allclose(gan.generate(small, 4, seed=0), gan.generate(model.generator, 4, seed=0), atol=1e-5)
+
+
+def test_recipe_choice_and_cache_key():
+    assert gan.recipe_name("CPU (2 cores)", fast=True) == "fast"
+    assert gan.recipe_name("CPU (2 cores)", fast=False) == "full"
+    assert gan.recipe_name("GPU: NVIDIA H100", fast=False) == "gpu"
+    x = np.zeros((4, 28, 28), np.uint8)
+    y = np.arange(4, dtype=np.uint8)
+    from utils import cache
+
+    a = cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "float32", x, y))
+    assert a == cache.recipe_key(gan.cache_recipe(dict(gan.RECIPES["full"]), "float32", x.copy(), y))
+    assert a != cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "mixed_bfloat16", x, y))
+    assert a != cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "float32", x, y[::-1]))
