@@ -222,14 +222,16 @@ def test_upload_of_a_shadowed_photo_uses_a_local_threshold_and_shows_it():
 
 def test_prediction_line_is_large_and_right_under_the_canvas():
     pad = dw.DrawingPad(fake_predict)
-    left = pad.widget.children[-1].children[0]
+    left = pad.widget.children[0].children[0]
     assert left.children[0] is pad.canvas and left.children[1] is pad.prediction
     assert pad.prediction.style.font_size == "20px"
     pad.draw([[(140, 140)]])                                     # long messages wrap (HTML), never cut off
     assert pad.prediction.value == dw.TOO_LITTLE_MESSAGE and pad.prediction.layout.width == "280px"
     upload = dw.DigitUpload(fake_predict)
-    assert upload.chooser.description == "Upload a photo" and upload.chooser.layout.width == "auto"
-    assert upload.chooser.layout.min_width == "190px"
+    assert upload.chooser.description == "Upload a photo" and upload.chooser.layout.width == "220px"
+    assert upload.steps.layout.width == f"{dw.STRIP_WIDTH}px"                     # not stretched across the page
+    steps = digits.preprocess_steps(digits.draw_strokes([[(0.5, 0.2), (0.5, 0.8)]]))
+    assert dw.steps_strip(steps, dw.STRIP_CELL).shape == (dw.STRIP_CELL, dw.STRIP_WIDTH)
 
 
 def test_finished_strokes_are_redrawn_smoothly_with_the_models_pen():
@@ -267,7 +269,12 @@ def test_the_widgets_name_their_model():
                     "10 epochs on 55,000 images, test accuracy 99.21%).")
     pad = dw.drawing_pad(model)
     assert pad.model_line.value == line and "course-model" in pad.model_line._dom_classes
+    shown = pad.widget._repr_mimebundle_()["text/plain"]                   # what nbval compares: no model details
+    assert shown.startswith("VBox(children=(HBox(children=(VBox(children=(Canvas(") and "epochs" not in shown
     assert "wait until the last cell has finished" in pad.note.value
+    upload = dw.digit_upload(model)
+    assert upload.model_line.value == line and upload.widget.children[-1] is upload.model_line
+    assert upload.widget._repr_mimebundle_()["text/plain"].startswith("VBox(children=(FileUpload(")
     assert dw.digit_upload(fake_predict).model_line.value == "Model: the function fake_predict."
 
 

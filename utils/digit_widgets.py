@@ -14,7 +14,7 @@ several-digits message; a shadowed photo gets a local threshold (see :mod:`utils
 
 The widgets only wire mouse, buttons and the file chooser to those functions. Bad input (a blank pad,
 several digits, a non-image file) shows its message and clears the bars and pictures, so nothing stale
-looks like an answer. A line above each widget names the model it uses (:func:`describe_model`). The
+looks like an answer. A line under each widget names the model it uses (:func:`describe_model`). The
 pad's top container has the CSS class ``course-drawing-pad``, the upload's ``course-digit-upload``; the
 prediction line has ``course-prediction``, the model line ``course-model`` (browser tests read them).
 
@@ -249,8 +249,12 @@ def _blank_seen() -> bytes:
     return png_bytes(np.zeros((28, 28)), scale=3)
 
 
+STRIP_CELL = 84    # pixels per step picture in the upload's strip
+STRIP_WIDTH = 6 * STRIP_CELL + 5 * 6
+
+
 def _blank_strip() -> bytes:
-    return png_bytes(np.full((84, 84), 128, dtype=np.uint8))
+    return png_bytes(np.full((STRIP_CELL, STRIP_WIDTH), 235, dtype=np.uint8))
 
 
 class DrawingPad:
@@ -288,7 +292,9 @@ class DrawingPad:
         self.canvas.on_mouse_out(self._up)
         side = w.VBox([w.Label("What the model sees (28x28):"), self.seen, self.bars.widget])
         left = w.VBox([self.canvas, self.prediction, self.clear_button])
-        self.widget = w.VBox([self.model_line, self.note, w.HBox([left, side])])
+        # the model line goes last: the cell's text output (compared by nbval) then starts with the same
+        # canvas whichever model and mode is used
+        self.widget = w.VBox([w.HBox([left, side]), self.model_line, self.note])
         self.widget.add_class("course-drawing-pad")
         self._paper()
 
@@ -383,16 +389,17 @@ class DigitUpload:
 
         self.predict = predict
         self.chooser = w.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
-                                    layout=w.Layout(width="auto", min_width="190px"))
+                                    layout=w.Layout(width="220px"))  # room for "Upload a photo (1)"
         self.model_line = _line(about or "Model: the function given.", "course-model")
         self.prediction = _line(NO_FILE_MESSAGE, "course-prediction", "20px", "640px")
         self.bars = ProbabilityBars()
-        self.steps = w.Image(format="png", value=_blank_strip())
+        self.steps = w.Image(format="png", value=_blank_strip(),
+                             layout=w.Layout(width=f"{STRIP_WIDTH}px", height=f"{STRIP_CELL}px"))
         self.steps_label = w.Label(self.STEPS_LABEL + "(none yet)")
         self.steps_label.add_class("course-steps-label")
         self.chooser.observe(self._changed, names="value")
-        self.widget = w.VBox([self.model_line, self.chooser, self.prediction, w.HBox([self.bars.widget]),
-                              self.steps_label, self.steps])
+        self.widget = w.VBox([self.chooser, self.prediction, w.HBox([self.bars.widget]), self.steps_label,
+                              self.steps, self.model_line])
         self.widget.add_class("course-digit-upload")
 
     def _changed(self, change) -> None:
@@ -404,7 +411,7 @@ class DigitUpload:
         _set_line(self.prediction, view.message)
         if view.ok:
             self.bars.show(view.probabilities)
-            self.steps.value = png_bytes(steps_strip(view.steps))
+            self.steps.value = png_bytes(steps_strip(view.steps, STRIP_CELL))
             self.steps_label.value = self.STEPS_LABEL + ", ".join(view.steps.titles)
         else:
             self.bars.show(None)
