@@ -247,43 +247,29 @@ def test_complete_image_keeps_known_pixels_and_lowers_the_loss(tiny_generator):
     image = np.random.default_rng(0).uniform(0, 1, (28, 28)).astype("float32")
     mask = np.zeros((28, 28))
     mask[:14] = 1
-    first, first_losses = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=1)
-    filled, losses = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=60)
-    assert filled.shape == (4, 28, 28)
+    _, first_losses, _ = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=0)
+    filled, losses, labels = gan.complete_image(tiny_generator, image, mask, label=3, n_starts=4, steps=60)
+    assert filled.shape == (4, 28, 28) and list(labels) == [3] * 4
     assert np.allclose(filled[:, :14], image[:14])
     assert np.all(np.diff(losses) >= 0)  # best first
     assert losses[0] < first_losses[0]
+    _, _, every = gan.complete_image(tiny_generator, image, mask, n_starts=2, steps=2)
+    assert sorted(every) == sorted(list(range(10)) * 2)
     with pytest.raises(CourseError, match="mask"):
         gan.complete_image(tiny_generator, image, np.ones((28, 28)), label=3)
     with pytest.raises(CourseError, match="label"):
-        gan.complete_image(tiny_generator, image, mask)
+        gan.complete_image(tiny_generator, image, mask, label=11)
 
 
-def test_train_gan_snapshots_and_gif(tmp_path):
-    recipe = {**gan.RECIPES["fast"], "latent_dim": 8, "width": 8, "batch_size": 16, "steps": 6, "snapshot_every": 3}
-    x = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
-    y = (np.arange(64) % 10).astype(np.uint8)
-    model, snaps, seconds = gan.train_gan(recipe, x, y, log=False)
-    assert snaps.steps == [3, 6] and len(snaps.frames) == 2 and seconds > 0
-    assert snaps.frames[0].shape == (2 * 28, 10 * 28) and snaps.frames[0].dtype == np.uint8
-    assert set(snaps.logs[-1]) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    size = gan.save_gif(snaps.frames, tmp_path / "progress.gif")
-    assert 0 < size == (tmp_path / "progress.gif").stat().st_size
-    with pytest.raises(CourseError, match="multiple"):
-        gan.train_gan({**recipe, "steps": 5}, x, y)
-    small = gan.float32_generator(model.generator)
-    assert np.allclose(gan.generate(small, 4, seed=0), gan.generate(model.generator, 4, seed=0), atol=1e-5)
-
-
-def test_recipe_choice_and_cache_key():
-    assert gan.recipe_name("CPU (2 cores)", fast=True) == "fast"
-    assert gan.recipe_name("CPU (2 cores)", fast=False) == "full"
-    assert gan.recipe_name("GPU: NVIDIA H100", fast=False) == "gpu"
-    x = np.zeros((4, 28, 28), np.uint8)
-    y = np.arange(4, dtype=np.uint8)
-    from utils import cache
-
-    a = cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "float32", x, y))
-    assert a == cache.recipe_key(gan.cache_recipe(dict(gan.RECIPES["full"]), "float32", x.copy(), y))
-    assert a != cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "mixed_bfloat16", x, y))
-    assert a != cache.recipe_key(gan.cache_recipe(gan.RECIPES["full"], "float32", x, y[::-1]))
+def test_fooling_noise_fools_confidence_but_not_frechet(small_judge_and_data):
+    judge, data = small_judge_and_data
+    ref = gan.real_reference(judge, data.x_test, n_sample=500)
+    plain = gan.judge_report(judge, gan.fooling_noise(judge, 500, steps=0), ref.features, ref.floor)
+    pushed_images = gan.fooling_noise(judge, 500, steps=20)
+    pushed = gan.judge_report(judge, pushed_images, ref.features, ref.floor)
+    assert pushed_images.min() >= 0 and pushed_images.max() <= 1
+    assert pushed.confident_share > 0.8
+    assert plain.smallest_class_share < 0.05 <= pushed.smallest_class_share  # image k was pushed to class k % 10
+    assert pushed.frechet_ratio > 10 and not pushed.meets_target
+    with pytest.raises(CourseError):
+        gan.fooling_noise(judge, 0)
