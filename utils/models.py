@@ -279,7 +279,7 @@ def save_to_cache(model: "keras.Model", data: "MnistData", epochs: int, history:
     fast = env.is_fast() if fast is None else fast
     path, note = cache_paths(name, fast)
     x_test = to_model_input(data.x_test)
-    _, accuracy = model.evaluate(x_test, data.y_test, verbose=0)
+    _, accuracy = as_float32(model).evaluate(x_test, data.y_test, verbose=0)   # as later notebooks compute
     info = CacheInfo(key=cache_key(model, data, epochs, batch_size), status="trained", path=path.name,
                      epochs=int(epochs), data_source=data.source, n_train=int(len(data.y_train)),
                      n_test=int(len(data.y_test)), precision=training_precision(model),
@@ -368,9 +368,9 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
     ``fast`` (default: ``COURSE_FAST``) picks the small data set and :data:`FAST_EPOCHS`; full mode trains
     :data:`FULL_EPOCHS` epochs. Either way it trains on *all* training images with the recipe notebook 04 chose on
     its validation split, and measures the test set once, when it saves the model. ``data``/``builder`` replace
-    MNIST and the seed CNN (the tests use tiny ones). Prints whether it loaded or trained; the returned model computes in float32
-    (:func:`as_float32`, whatever precision trained it) and carries the details as ``model.course_cache``
-    (a :class:`CacheInfo`).
+    MNIST and the seed CNN (the tests use tiny ones). Prints whether it loaded or trained; the returned model
+    computes in float32 (:func:`as_float32`, whatever precision trained it) and carries the details as
+    ``model.course_cache`` (a :class:`CacheInfo`).
     """
     import keras
 
