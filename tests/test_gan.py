@@ -273,3 +273,15 @@ def test_fooling_noise_fools_confidence_but_not_frechet(small_judge_and_data):
     assert pushed.frechet_ratio > 10 and not pushed.meets_target
     with pytest.raises(CourseError):
         gan.fooling_noise(judge, 0)
+
+
+def test_digits_png_is_a_png_strip():
+    import io
+
+    from PIL import Image
+
+    png = gan.digits_png(np.zeros((3, 28, 28)), scale=2)
+    picture = Image.open(io.BytesIO(png))
+    assert png[:4] == b"\x89PNG" and picture.size == (3 * 28 * 2, 28 * 2)
+    with pytest.raises(CourseError):
+        gan.digits_png(np.zeros((28, 28)))

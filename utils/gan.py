@@ -566,6 +566,22 @@ def draw_digits(generator: "keras.Model", digit: Any, seed: Any = 0, n: int = 8)
     return to_judge_range(images)[..., 0]
 
 
+def digits_png(images01: np.ndarray, scale: int = 3) -> bytes:
+    """Images (N, 28, 28) in [0, 1] as one PNG strip (what the widget's ``Image`` shows), each pixel ``scale`` wide."""
+    import io
+
+    from PIL import Image
+
+    x = np.asarray(images01)
+    if x.ndim != 3 or len(x) == 0:
+        raise CourseError(f"expected images of shape (N, height, width), got {x.shape}.")
+    strip = tile(x, ncols=len(x))
+    picture = Image.fromarray(strip).resize((strip.shape[1] * scale, strip.shape[0] * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def interpolate(z_from: np.ndarray, z_to: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` latent vectors on the straight line from ``z_from`` to ``z_to`` (both ends included)."""
     a, b = np.asarray(z_from, dtype="float32"), np.asarray(z_to, dtype="float32")
