@@ -1,0 +1,214 @@
+"""utils.transfer: the source/target split, sampling, the regimes' trainable flags, BatchNormalization kept in
+inference mode, the cached source network (trained once, loaded after, stale or broken files trained again), the
+regimes experiment on tiny data, the tables, and the offline path of the ImageNet section."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from utils import transfer
+from utils.errors import CourseError
+from utils.exercises import nb08
+
+
+@pytest.fixture(autouse=True)
+def temporary_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def tiny_images(n: int = 120, classes: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class is a bright square at a class-specific place: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(y):
+        x[i, 4 * c: 4 * c + 6, 4 * c: 4 * c + 6] = 250
+    order = rng.permutation(n)
+    return x[order], y[order].astype(np.uint8)
+
+
+def test_source_and_target_split_fashion_in_two():
+    assert sorted(transfer.SOURCE_CLASSES + transfer.TARGET_CLASSES) == list(range(10))
+
+
+def test_class_subset_keeps_and_renumbers():
+    x = np.arange(6)[:, None, None] * np.ones((6, 28, 28), np.uint8)
+    y = np.array([5, 1, 7, 5, 9, 1], np.uint8)
+    xs, ys = transfer.class_subset(x, y, (7, 5))
+    assert ys.tolist() == [1, 0, 1] and xs[:, 0, 0].tolist() == [0, 2, 3]
+    with pytest.raises(CourseError, match="must not repeat"):
+        transfer.class_subset(x, y, (5, 5))
+
+
+def test_labelled_sample_is_stratified_disjoint_and_seeded():
+    x, y = tiny_images(500)
+    x = x.copy()
+    x[:, 0, 0] = np.arange(500) % 256  # not unique, so index with a second pixel too
+    x[:, 0, 1] = np.arange(500) // 256
+    xs, ys, xv, yv = transfer.labelled_sample(x, y, 100, seed=3)
+    assert len(ys) + len(yv) == 100 and len(yv) == 20
+    assert np.bincount(np.concatenate([ys, yv]), minlength=5).tolist() == [20] * 5
+    ids = lambda a: set(zip(a[:, 0, 0].tolist(), a[:, 0, 1].tolist()))  # noqa: E731
+    assert not ids(xs) & ids(xv)
+    again = transfer.labelled_sample(x, y, 100, seed=3)
+    other = transfer.labelled_sample(x, y, 100, seed=4)
+    assert np.array_equal(again[0], xs) and not np.array_equal(other[0], xs)
+    _, _, xv_capped, _ = transfer.labelled_sample(x, y, 500, seed=0, max_val=50)
+    assert len(xv_capped) == 50
+    with pytest.raises(CourseError, match="n must be between"):
+        transfer.labelled_sample(x, y, 5, seed=0)
+
+
+def test_make_scarce_cuts_one_class_only():
+    x, y = tiny_images(200)
+    train = transfer.labelled_sample(x, y, 200, seed=0)
+    xs, ys, xv, yv = transfer.make_scarce(train, label=2, keep=3, seed=0)
+    assert np.sum(ys == 2) == 3 and np.sum(yv == 2) == 1
+    assert np.sum(ys == 1) == np.sum(train[1] == 1) and len(xs) == len(ys)
+
+
+def test_base_shapes_and_parameters():
+    base = transfer.build_base()
+    assert base.output.shape[-1] == transfer.FILTERS[-1]
+    assert base.get_layer("block3_conv").count_params() == 3 * 3 * 32 * 64
+    assert base.get_layer("block3_bn").count_params() == 4 * 64
+
+
+@pytest.mark.parametrize("regime, expected", [
+    ("frozen", 64 * 5 + 5),
+    ("last_block", nb08.q2.solution_value),
+    ("all", 144 + 4608 + 18432 + 64 * 5 + 5),
+    ("scratch", 144 + 4608 + 18432 + 2 * (16 + 32 + 64) + 64 * 5 + 5),
+])
+def test_trainable_counts_per_regime(regime, expected):
+    base = transfer.build_base()
+    model = transfer.with_head(base, 5, training=False)
+    for before in ("all", "frozen", "last_block"):  # the flags depend on the regime only, not on history
+        transfer.set_trainable(base, before)
+        transfer.set_trainable(base, regime)
+        assert transfer.count_trainable(model) == expected
+
+
+def test_exercise_two_answer_matches_the_code():
+    base = transfer.build_base()
+    transfer.set_trainable(base, "last_block")
+    assert nb08.q2.evaluate(transfer.count_trainable(transfer.with_head(base, 5))).ok
+
+
+def test_unknown_regime_is_refused():
+    with pytest.raises(CourseError, match="choose one of"):
+        transfer.set_trainable(transfer.build_base(), "half")
+
+
+def test_frozen_batchnorm_keeps_its_statistics_during_fine_tuning():
+    x, y = tiny_images(64)
+    moved = {}
+    for freeze in (True, False):
+        base = transfer.build_base()
+        model = transfer.compile_for(transfer.with_head(base, 5, training=False), 1e-3)
+        transfer.set_trainable(base, "all", freeze_batchnorm=freeze)
+        transfer.compile_for(model, 1e-3)
+        before = base.get_layer("block1_bn").moving_mean.numpy().copy()
+        model.fit(transfer.to_input(x), y, epochs=1, batch_size=16, verbose=0)
+        moved[freeze] = not np.allclose(before, base.get_layer("block1_bn").moving_mean.numpy())
+    assert moved[True] is False  # frozen: inference mode, whatever fit() says
+    # (unfrozen, the statistics moved in Keras 3.15 even with training=False: notebook 08 measures that)
+
+
+def test_head_only_weights_fit_the_full_model():
+    base = transfer.build_base()
+    model = transfer.with_head(base, 5)
+    head = transfer.head_only(64, 5)
+    model.get_layer("head").set_weights(head.get_layer("head").get_weights())
+
+
+def test_epochs_for_caps_steps():
+    assert transfer.epochs_for(80, max_epochs=20) == 20
+    assert transfer.epochs_for(64 * 100, max_epochs=20, max_steps=400) == 4
+    assert transfer.epochs_for(10 ** 6, max_epochs=20, max_steps=400) == 1
+
+
+def test_source_is_trained_once_then_loaded(capsys):
+    x, y = tiny_images(100)
+    args = (x[:80], y[:80], x[80:], y[80:])
+    first = transfer.load_or_train_source(*args, epochs=1, fast=True)
+    assert "Training the source network because none is cached yet" in capsys.readouterr().out
+    second = transfer.load_or_train_source(*args, epochs=1, fast=True)
+    assert "Loaded the source network" in capsys.readouterr().out
+    assert first.course_cache.status == "trained" and second.course_cache.status == "loaded"
+    np.testing.assert_allclose(first.predict(transfer.to_input(x[:4]), verbose=0),
+                               second.predict(transfer.to_input(x[:4]), verbose=0), rtol=1e-5, atol=1e-6)
+    assert transfer.source_base(second).output.shape[-1] == 64
+    transfer.load_or_train_source(*args, epochs=2, fast=True)
+    assert "different recipe" in capsys.readouterr().out
+
+
+def test_a_broken_cached_source_is_trained_again(capsys):
+    from utils import cache
+
+    x, y = tiny_images(60)
+    args = (x[:50], y[:50], x[50:], y[50:])
+    transfer.load_or_train_source(*args, epochs=1, fast=True, verbose=False)
+    path, _ = cache.paths(transfer.SOURCE_CACHE_NAME, fast=True)
+    path.write_bytes(b"not a keras file")
+    model = transfer.load_or_train_source(*args, epochs=1, fast=True)
+    assert "could not be read" in capsys.readouterr().out and model.course_cache.status == "trained"
+
+
+def test_regimes_run_on_tiny_data_and_leave_the_source_alone():
+    x, y = tiny_images(200)
+    source, _ = transfer.train_source(x[:150], y[:150], x[150:], y[150:], epochs=1)
+    base = transfer.source_base(source)
+    before = [w.copy() for w in base.get_weights()]
+    results = transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, max_epochs=2)
+    assert [r.regime for r in results] == list(transfer.REGIMES)
+    for r in results:
+        assert 0.0 <= r.accuracy <= 1.0 and len(r.per_class) == 5 and r.n == 60 and r.seconds > 0
+    tuned = {r.regime: r for r in results}
+    assert tuned["all"].fine_tune_from > 0 and tuned["scratch"].fine_tune_from == 0
+    assert len(tuned["all"].history["loss"]) == tuned["all"].epochs > tuned["all"].fine_tune_from
+    assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
+    with pytest.raises(CourseError, match="Unknown regimes"):
+        transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, regimes=("scratch", "half"))
+
+
+def test_summary_and_table():
+    make = lambda regime, n, seed, acc: transfer.RegimeResult(regime, n, seed, acc, [acc] * 5, 1, 0.1, {})  # noqa: E731
+    results = [make("scratch", 100, s, a) for s, a in ((0, 0.5), (1, 0.7))] + [make("frozen", 100, 0, 0.8)]
+    summary = transfer.summarize(results)
+    assert summary["scratch", 100] == pytest.approx((0.6, 0.1, 2))
+    table = transfer.format_table(summary)
+    assert "60.0 ± 10.0" in table and "80.0 ± 0.0*" in table and "fine-tune" not in table
+
+
+def test_imagenet_offline_prints_one_line_and_returns_at_once(capsys):
+    start = time.perf_counter()
+    assert transfer.imagenet_mobilenet(is_online=lambda: False) is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("Skipped: the ImageNet weights need the internet")
+    assert time.perf_counter() - start < 1
+
+
+def test_imagenet_check_never_hangs(monkeypatch, capsys):
+    from utils import data
+
+    monkeypatch.setattr(transfer, "WEIGHTS_HOST", "127.0.0.1")  # nothing listens on its port 443
+    assert not data.online("127.0.0.1", timeout=1.0)
+    start = time.perf_counter()
+    assert transfer.imagenet_mobilenet(timeout=1.0) is None
+    assert time.perf_counter() - start < 3 and "Skipped" in capsys.readouterr().out
+
+
+def test_imagenet_download_failure_is_one_line(monkeypatch, capsys):
+    import keras
+
+    def broken(**_):
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", broken)
+    assert transfer.imagenet_mobilenet(is_online=lambda: True) is None
+    assert capsys.readouterr().out == "Skipped: the ImageNet weights could not be downloaded (OSError).\n"
