@@ -112,4 +112,26 @@ q4 = Exercise(
     wrong_examples=("B", "C", "D"),
 )
 
-EXERCISES = [q1, q2, q3, q4]
+NEGATIVE_CHOICES = {
+    "A": "Negative transfer: the source taught features that are worse than none for this target.",
+    "B": "Overfitting: the new head memorised the few labelled target images.",
+    "C": "Catastrophic forgetting: fine-tuning erased what the source network knew.",
+    "D": "Data leakage: target test images were used in training.",
+}
+
+q5 = Exercise(
+    name="q5",
+    question="A source network's frozen features score below an untrained network's random features on the "
+             "target. What is that called? Answer 'A', 'B', 'C' or 'D' (see ex.NEGATIVE_CHOICES).",
+    checker=expect_choice("A", list(NEGATIVE_CHOICES)),
+    hints=["Nothing was fine-tuned and the test images were never trained on: which choices does that rule out?",
+           "Overfitting would hurt the random features' head just as much: both heads see the same images."],
+    solution_text="A. Transfer can hurt: a digits network's features describe strokes, not garments. Frozen "
+                  "features were not changed (so not C), the same head trained on the same images for every "
+                  "extractor (so not B), and the test set was used once, at the end (so not D). Pick a related "
+                  "source, and compare with a no-transfer baseline.",
+    solution_value="A",
+    wrong_examples=("B", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]
