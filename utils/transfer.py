@@ -45,6 +45,8 @@ FILTERS: tuple[int, ...] = (16, 32, 64)
 BN_MOMENTUM = 0.9
 #: Most optimizer steps one training run may take (large training sets stop after fewer epochs).
 MAX_STEPS = 400
+#: At most this many of a run's labelled images are kept for validation.
+MAX_VAL = 2000
 HEAD_LR = 1e-3
 #: The new head alone, on precomputed features, learns fast with a larger rate.
 FEATURE_HEAD_LR = 1e-2
@@ -75,7 +77,7 @@ def class_subset(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> tuple[
 
 
 def labelled_sample(x: np.ndarray, y: np.ndarray, n: int, seed: int, val_share: float = 0.2,
-                    max_val: int = 2000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    max_val: int = MAX_VAL) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``n`` labelled images drawn with ``seed``, stratified by class, split into train and validation.
 
     The validation part (``val_share`` of ``n``, at least one image per class, at most ``max_val`` in all) is
