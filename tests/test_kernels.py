@@ -24,11 +24,11 @@ POOL_EXAMPLE = np.array([[3, 1, 2, 4], [1, 7, 3, 6], [2, 5, 1, 3], [9, 6, 2, 1]]
 def test_gallery_has_the_lecture_table_and_sobel():
     names = K.kernel_names()
     assert {"identity", "sharpen", "box blur", "gaussian blur", "sobel x", "sobel y"} <= set(names)
-    assert sum(n.startswith("edge") for n in names) == 3
+    assert sum(n.startswith("edge") for n in names) == 2 and "corner (saddle)" in names
     np.testing.assert_allclose(K.get_kernel("box blur").sum(), 1)
     np.testing.assert_allclose(K.get_kernel("gaussian blur").sum(), 1)
     np.testing.assert_allclose(K.get_kernel("sharpen").sum(), 1)
-    for name in ("edge (diagonal)", "edge (4-neighbour)", "edge (8-neighbour)", "sobel x", "sobel y"):
+    for name in ("corner (saddle)", "edge (4-neighbour)", "edge (8-neighbour)", "sobel x", "sobel y"):
         assert K.get_kernel(name).sum() == 0, name
     k = K.get_kernel("identity")
     k[1, 1] = 5
@@ -212,3 +212,59 @@ def test_matches_tensorflow_conv_and_pooling():
     x = RNG.normal(size=(1, 9, 11, 2)).astype("float32")
     np.testing.assert_allclose(K.pool2d(x[0], 3, 2), tf.nn.max_pool2d(x, 3, 2, "VALID")[0].numpy(), atol=1e-6)
     np.testing.assert_allclose(K.pool2d(x[0], 2, 2, "avg"), tf.nn.avg_pool2d(x, 2, 2, "VALID")[0].numpy(), atol=1e-6)
+
+
+def test_corner_kernel_ignores_straight_edges_and_answers_at_corners():
+    k = K.get_kernel("corner (saddle)")
+    np.testing.assert_array_equal(K.get_kernel("edge (diagonal)"), k)  # the old name still works
+    assert "edge (diagonal)" not in K.kernel_names()
+    vertical = np.zeros((9, 9))
+    vertical[:, 4:] = 1
+    np.testing.assert_allclose(K.conv2d(vertical, k), 0)
+    np.testing.assert_allclose(K.conv2d(vertical.T, k), 0)
+    square = np.zeros((9, 9))
+    square[4:, 4:] = 1  # one corner at (4, 4)
+    response = np.abs(K.conv2d(square, k, "same"))
+    assert response.max() > 0 and np.unravel_index(response.argmax(), response.shape) in {(3, 3), (4, 4), (3, 4), (4, 3)}
+    np.testing.assert_allclose(k, np.outer([1, 0, -1], [1, 0, -1]))
+
+
+def test_gaussian_kernel_matches_scipy():
+    from scipy.ndimage import gaussian_filter
+
+    img = RNG.normal(size=(20, 23))
+    for sigma in (0.8, 1.5, 3.0):
+        radius = int(4 * sigma + 0.5)
+        g = K.gaussian_kernel(2 * radius + 1, sigma)
+        np.testing.assert_allclose(g.sum(), 1)
+        np.testing.assert_allclose(K.conv2d(img, g, "same"), gaussian_filter(img, sigma, mode="constant", truncate=4.0),
+                                   atol=1e-12)
+
+
+def test_difference_of_gaussians_is_centre_surround():
+    from skimage.filters import difference_of_gaussians as sk_dog
+
+    dog = K.difference_of_gaussians(25, 1.0, 3.0)
+    assert abs(dog.sum()) < 1e-12, "a uniformly lit field gives no answer"
+    assert dog[12, 12] > 0 and dog[12, 12 + 4] < 0, "positive centre, negative surround"
+    img = RNG.random((40, 40))
+    ours = K.conv2d(img, dog, "same")
+    theirs = sk_dog(img, 1.0, 3.0, mode="constant", truncate=12.0 / 3.0)
+    # skimage truncates each Gaussian at its own radius; inside, away from the border, both agree closely
+    np.testing.assert_allclose(ours[12:-12, 12:-12], theirs[12:-12, 12:-12], atol=1e-5)
+    spots = []
+    for radius in (1, 2, 4, 8):
+        yy, xx = np.mgrid[-12:13, -12:13]
+        spots.append(float(np.sum(dog * (xx ** 2 + yy ** 2 <= radius ** 2))))
+    assert spots[1] > spots[0] and spots[1] > spots[3], "a medium spot answers most, a large one little"
+
+
+@pytest.mark.parametrize("args, match", [((4, 1.0), "odd"), ((2, 1.0), "odd"), ((5, 0.0), "positive")])
+def test_gaussian_kernel_bad_arguments(args, match):
+    with pytest.raises(CourseError, match=match):
+        K.gaussian_kernel(*args)
+
+
+def test_difference_of_gaussians_needs_a_wider_surround():
+    with pytest.raises(CourseError, match="sigma_centre < sigma_surround"):
+        K.difference_of_gaussians(9, 2.0, 1.0)

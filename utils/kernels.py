@@ -5,6 +5,9 @@ Like every deep-learning library, "convolution" here means **cross-correlation**
 the image as it is, not flipped (``scipy.signal.correlate2d``, ``tf.nn.conv2d`` and Keras ``Conv2D`` agree).
 
 - :data:`KERNELS`: the kernel gallery (lecture table plus Sobel), :func:`get_kernel`, :func:`kernel_names`.
+  The lecture's "diagonal edge" kernel is listed as ``"corner (saddle)"``: it is the mixed second derivative
+  d2/dx dy, which gives 0 on straight horizontal and vertical edges and answers at corners and saddle
+  (checkerboard) points. The old name still works in :func:`get_kernel`.
 - :func:`output_size`: ``floor((N - D*(F-1) - 1 + 2P) / S) + 1``, i.e. ``(N - F + 2P)/S + 1`` for dilation 1.
 - :func:`resolve_padding`: ``"valid"`` / ``"same"`` (TensorFlow's rule, also for stride > 1) / ``"full"`` / a number.
 - :func:`conv2d_loop` (plain Python loops, for reading) and :func:`conv2d` (vectorised, for using); both take
@@ -12,6 +15,8 @@ the image as it is, not flipped (``scipy.signal.correlate2d``, ``tf.nn.conv2d`` 
   :func:`conv2d` also takes a bank of filters (kh, kw, C, K) and returns K maps.
 - :func:`pool2d` (max or average, any size and stride), :func:`pool2d_loop`, :func:`global_average_pool`.
 - :func:`oriented_edge_kernel`: an edge detector turned to any angle (for the Hubel and Wiesel demo).
+- :func:`gaussian_kernel` and :func:`difference_of_gaussians`: a retinal centre-surround receptive field
+  (an "on-centre" cell: narrow positive Gaussian minus a wide one).
 
 Bad arguments (wrong shapes, a kernel bigger than the padded image, stride 0) raise
 :class:`utils.errors.CourseError` with one sentence saying what to change.
@@ -29,10 +34,12 @@ from utils.errors import CourseError
 
 Padding = Union[str, int, tuple]
 
-#: The kernel gallery: the lecture's table (identity, three edge detectors, sharpen, two blurs) plus Sobel.
+#: The kernel gallery: the lecture's table (identity, a corner detector, two Laplacian edge detectors, sharpen,
+#: two blurs) plus Sobel. All are 3x3 (the kernel editor's grid).
 KERNELS: dict[str, np.ndarray] = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float),
-    "edge (diagonal)": np.array([[1, 0, -1], [0, 0, 0], [-1, 0, 1]], dtype=float),
+    # outer([1, 0, -1], [1, 0, -1]): d/dy times d/dx, i.e. the mixed derivative d2/dxdy (the lecture's "diagonal edge")
+    "corner (saddle)": np.array([[1, 0, -1], [0, 0, 0], [-1, 0, 1]], dtype=float),
     "edge (4-neighbour)": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=float),
     "edge (8-neighbour)": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=float),
     "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=float),
@@ -41,6 +48,9 @@ KERNELS: dict[str, np.ndarray] = {
     "sobel x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float),
     "sobel y": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=float),
 }
+
+#: Older names that :func:`get_kernel` still accepts (not listed by :func:`kernel_names`).
+ALIASES: dict[str, str] = {"edge (diagonal)": "corner (saddle)"}
 
 PADDING_MODES = ("valid", "same", "full")
 POOL_MODES = ("max", "avg")
@@ -53,6 +63,7 @@ def kernel_names() -> list[str]:
 
 def get_kernel(name: str) -> np.ndarray:
     """A copy of the gallery kernel called ``name`` (float, 3x3)."""
+    name = ALIASES.get(name, name)
     if name not in KERNELS:
         raise CourseError(f"There is no kernel called {name!r}; choose one of {kernel_names()}.")
     return KERNELS[name].copy()
@@ -74,6 +85,37 @@ def oriented_edge_kernel(angle_deg: float, size: int = 7, sigma: float | None = 
     kernel = along * np.exp(-(xx ** 2 + yy ** 2) / (2 * sigma ** 2))
     kernel -= kernel.mean()
     return kernel / np.abs(kernel).sum()
+
+
+def _odd_size(size: int) -> int:
+    if isinstance(size, bool) or int(size) != size or size < 3 or size % 2 == 0:
+        raise CourseError(f"size must be an odd whole number of at least 3, got {size}.")
+    return int(size)
+
+
+def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
+    """A ``size`` x ``size`` Gaussian blur summing to 1 (the outer product of a normalised 1-D Gaussian).
+
+    With ``size = 2 * round(4 * sigma) + 1`` it equals what ``scipy.ndimage.gaussian_filter`` uses.
+    """
+    size = _odd_size(size)
+    if not sigma > 0:
+        raise CourseError(f"sigma must be positive, got {sigma}.")
+    r = np.arange(size) - size // 2
+    g = np.exp(-0.5 * (r / sigma) ** 2)
+    g /= g.sum()
+    return np.outer(g, g)
+
+
+def difference_of_gaussians(size: int = 15, sigma_centre: float = 1.0, sigma_surround: float = 3.0) -> np.ndarray:
+    """An on-centre, off-surround receptive field: a narrow Gaussian minus a wide one (both summing to 1).
+
+    The weights sum to 0, so a uniformly lit field gives no answer; a small bright spot on the centre gives the
+    strongest one, and light on the surround inhibits. Negate it for an off-centre cell.
+    """
+    if not 0 < sigma_centre < sigma_surround:
+        raise CourseError(f"need 0 < sigma_centre < sigma_surround, got {sigma_centre} and {sigma_surround}.")
+    return gaussian_kernel(size, sigma_centre) - gaussian_kernel(size, sigma_surround)
 
 
 # ----------------------------------------------------------------------------------------------

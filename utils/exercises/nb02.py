@@ -1,4 +1,4 @@
-"""Exercises for notebook 02, *Convolution by hand*."""
+"""Exercises for notebook 02, *Convolution by hand*, in the order the notebook asks them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 
 from utils import kernels
 from utils.exercises import Exercise, expect_array, expect_function, expect_integer
+from utils.exercises.nb01 import letter_choice
 
-#: (N, F, P, S) for q1: input size, filter size, padding, stride.
+#: (N, F, P, S) for q5: input size, filter size, padding, stride.
 SIZE_CASES = [(32, 5, 0, 1), (32, 5, 2, 1), (64, 3, 1, 2), (224, 7, 3, 2)]
 
 
@@ -26,7 +27,7 @@ def _conv_cases() -> list[tuple]:
 
 
 def _edge_images() -> dict[str, np.ndarray]:
-    """Test pictures for q2: flat, a horizontal edge (dark above, bright below), a vertical edge, and flipped ones."""
+    """Test pictures for q3: flat, a horizontal edge (dark above, bright below), a vertical edge, and flipped ones."""
     flat = np.full((12, 12), 100.0)
     horizontal = np.zeros((12, 12))
     horizontal[6:] = 100.0
@@ -53,34 +54,15 @@ def _horizontal_edge_checker(answer) -> str | None:
     return None
 
 
+def _flat_corner_values() -> list[float]:
+    """q4: a flat image of 200s, 'same' zero padding: the top-left output of box blur, edge (8-neighbour), identity."""
+    flat = np.full((6, 6), 200.0)
+    return [float(kernels.conv2d(flat, kernels.get_kernel(name), "same")[0, 0])
+            for name in ("box blur", "edge (8-neighbour)", "identity")]
+
+
 q1 = Exercise(
     name="q1",
-    question="Output size (N - F + 2P)/S + 1 for each (N, F, P, S) in SIZE_CASES: "
-             + ", ".join(str(c) for c in SIZE_CASES) + ". Answer with a list of four numbers.",
-    checker=expect_array([kernels.output_size(n, f, p, s) for n, f, p, s in SIZE_CASES]),
-    hints=["Plug each case into (N - F + 2P) / S + 1.",
-           "When the division is not whole, round down: the last window must fit inside the padded image."],
-    solution_text="(32-5)/1+1 = 28; (32-5+4)/1+1 = 32; floor((64-3+2)/2)+1 = 32; floor((224-7+6)/2)+1 = 112.",
-    solution_value=[28, 32, 32, 112],
-    wrong_examples=([28, 32, 31, 112], [27, 31, 31, 111], [28, 32, 32]),
-)
-
-q2 = Exercise(
-    name="q2",
-    question="Design a kernel that finds horizontal edges (brightness changing from one row to the next) and "
-             "ignores vertical edges and flat regions. It is checked by what it does to test images.",
-    checker=_horizontal_edge_checker,
-    hints=["Look at Sobel x, which finds vertical edges. What would turn it by 90 degrees?",
-           "Negative weights in the top row, positive in the bottom row, zeros in the middle; weights sum to 0."],
-    solution_text="kernel = np.array([[-1, -2, -1],\n                   [ 0,  0,  0],\n                   [ 1,  2,  1]])"
-                  "  # Sobel y; [[-1,-1,-1],[0,0,0],[1,1,1]] works too",
-    solution_value=kernels.get_kernel("sobel y"),
-    wrong_examples=(kernels.get_kernel("sobel x"), kernels.get_kernel("edge (4-neighbour)"),
-                    kernels.get_kernel("box blur"), np.zeros((3, 3)), [1, 0, -1]),
-)
-
-q3 = Exercise(
-    name="q3",
     question="Write my_conv2d(image, kernel, stride=1, padding=0): cross-correlation of a 2-D image with a 2-D "
              "kernel, `padding` zeros on every side, then windows every `stride` pixels. Non-square images and "
              "kernels must work.",
@@ -107,10 +89,67 @@ q3 = Exercise(
     ),
 )
 
-_SEED_CNN = ((5 * 5 * 3 + 1) * 10) + ((3 * 3 * 10 + 1) * 20) + (21 * 21 * 20 * 100 + 100) + (100 * 10 + 10)
+q2 = Exercise(
+    name="q2",
+    question="Read the table of spreads on flat, edge and noise regions. You need an edge detector for a noisy "
+             "photo: which kernels give the least noise for the edges they find? A: edge (8-neighbour); "
+             "B: edge (4-neighbour); C: sobel x and sobel y; D: corner (saddle). Answer with a letter.",
+    checker=letter_choice("C", "ABCD"),
+    hints=["The column noise/edges says how much noise comes out for each unit of edge: smaller is better.",
+           "Among the kernels that find edges at all (large 'edges' spread, 0 on flat regions), which have the "
+           "smallest noise/edges?"],
+    solution_text="C. Sobel's noise/edges ratio is the smallest of the edge detectors (about half the Laplacians'), "
+                  "because it also averages across three rows or columns. The corner kernel has the worst ratio: "
+                  "it hardly answers to straight edges at all.",
+    solution_value="C",
+    wrong_examples=("A", "B", "D", "sobel"),
+)
+
+q3 = Exercise(
+    name="q3",
+    question="Design a kernel that finds horizontal edges (brightness changing from one row to the next) and "
+             "ignores vertical edges and flat regions. It is checked by what it does to test images.",
+    checker=_horizontal_edge_checker,
+    hints=["Look at Sobel x, which finds vertical edges. What would turn it by 90 degrees?",
+           "Negative weights in the top row, positive in the bottom row, zeros in the middle; weights sum to 0."],
+    solution_text="kernel = np.array([[-1, -2, -1],\n                   [ 0,  0,  0],\n                   [ 1,  2,  1]])"
+                  "  # Sobel y; [[-1,-1,-1],[0,0,0],[1,1,1]] works too",
+    solution_value=kernels.get_kernel("sobel y"),
+    wrong_examples=(kernels.get_kernel("sobel x"), kernels.get_kernel("edge (4-neighbour)"),
+                    kernels.get_kernel("box blur"), np.zeros((3, 3)), [1, 0, -1]),
+)
 
 q4 = Exercise(
     name="q4",
+    question="A flat image where every pixel is 200 is filtered with 3x3 kernels and 'same' padding (one ring of "
+             "zeros). What is the output at the top-left corner pixel for the box blur, the edge (8-neighbour) "
+             "kernel and the identity? Answer [box blur, edge (8-neighbour), identity].",
+    checker=expect_array(_flat_corner_values(), atol=0.05),
+    hints=["At the corner, the 3x3 window covers 4 image pixels (value 200) and 5 padding zeros.",
+           "Box blur: the mean of the 9 numbers under it. Edge (8-neighbour): 8 x centre minus the sum of the "
+           "8 neighbours, of which only 3 are image pixels."],
+    solution_text="[88.9, 1000, 200]: the blur averages 4 x 200 with 5 zeros (800 / 9); the Laplacian gives "
+                  "8 x 200 - 3 x 200 = 1000 instead of 0; the identity only looks at the pixel itself.",
+    solution_value=[800 / 9, 1000, 200],
+    wrong_examples=([200, 0, 200], [133.3, 600, 200], [800 / 9, 1000, 0], [800 / 9, 1000]),
+)
+
+q5 = Exercise(
+    name="q5",
+    question="Output size (N - F + 2P)/S + 1 for each (N, F, P, S) in SIZE_CASES: "
+             + ", ".join(str(c) for c in SIZE_CASES) + ". Answer with a list of four numbers.",
+    checker=expect_array([kernels.output_size(n, f, p, s) for n, f, p, s in SIZE_CASES]),
+    hints=["Plug each case into (N - F + 2P) / S + 1.",
+           "When the division is not whole, round down: the last window must fit inside the padded image."],
+    solution_text="(32-5)/1+1 = 28; (32-5+4)/1+1 = 32; floor((64-3+2)/2)+1 = 32; floor((224-7+6)/2)+1 = 112.",
+    solution_value=[28, 32, 32, 112],
+    wrong_examples=([28, 32, 31, 112], [27, 31, 31, 111], [28, 32, 32]),
+)
+
+_SEED_CNN = ((5 * 5 * 3 + 1) * 10) + ((3 * 3 * 10 + 1) * 20) + (21 * 21 * 20 * 100 + 100) + (100 * 10 + 10)
+
+q6 = Exercise(
+    name="q6",
     question="The lecture's CNN: RGB 50x50 input -> Conv 10 filters 5x5 -> max-pool 2x2 stride 2 -> Conv 20 "
              "filters 3x3 -> Dense 100 -> Dense 10 (convolutions 'valid', stride 1, each with biases). "
              "How many parameters does it have in total?",
@@ -124,4 +163,20 @@ q4 = Exercise(
     wrong_examples=(760 + 1820 + 1010, 750 + 1800 + 882000 + 1000, _SEED_CNN + 1),
 )
 
-EXERCISES = [q1, q2, q3, q4]
+q7 = Exercise(
+    name="q7",
+    question="Read the on-centre cell's curve (answer against the diameter of a bright spot centred on it). "
+             "Which is right? A: the bigger the spot, the stronger the answer; B: a spot about as wide as the "
+             "centre answers most, and a spot covering the whole field gives almost nothing; C: the smallest "
+             "spot answers most; D: every spot size gives the same answer. Answer with a letter.",
+    checker=letter_choice("B", "ABCD"),
+    hints=["Follow the curve from left to right: where is its peak, and where does it end?",
+           "Light on the surround is subtracted. The weights sum to 0: what does a uniformly lit field give?"],
+    solution_text="B. The answer grows while the spot fills the positive centre, then falls as the spot spreads "
+                  "onto the negative surround; a field lit all over gives 0 because the weights sum to 0. The "
+                  "retina reports contrast (spots, edges), not the overall light level.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7]

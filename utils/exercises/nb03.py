@@ -1,4 +1,4 @@
-"""Exercises for notebook 03, *ReLU and pooling*."""
+"""Exercises for notebook 03, *ReLU and pooling*, in the order the notebook asks them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from utils import kernels
 from utils.exercises import Exercise, expect_array, expect_function, expect_shape
+from utils.exercises.nb01 import letter_choice
 
 #: The matrix q1 asks to pool.
 Q1_MATRIX = np.array([[1, 5, 0, 2, 8, 1],
@@ -38,19 +39,6 @@ q1 = Exercise(
 
 q2 = Exercise(
     name="q2",
-    question="A 64x64x3 image goes through Conv2D(32, 3x3, 'valid') -> MaxPool 2x2/2 -> Conv2D(64, 3x3, 'valid') "
-             "-> MaxPool 2x2/2 -> Conv2D(128, 3x3, 'same') -> MaxPool 3x3/2. What is the output shape "
-             "(height, width, channels)?",
-    checker=expect_shape((6, 6, 128)),
-    hints=["Go layer by layer: valid 3x3 loses 2 pixels, a 2x2/2 pool halves (rounding down), 'same' keeps the size.",
-           "The last pool: (14 - 3) // 2 + 1. Channels are the number of filters of the last conv."],
-    solution_text="64 -> 62 -> 31 -> 29 -> 14 -> 14 (same) -> (14 - 3)//2 + 1 = 6; channels 128: (6, 6, 128).",
-    solution_value=(6, 6, 128),
-    wrong_examples=((7, 7, 128), (6, 6, 3), (6, 6), "6x6x128"),
-)
-
-q3 = Exercise(
-    name="q3",
     question="Write my_max_pool(x, size, stride): max pooling of a 2-D map with a size x size window moved by "
              "stride; windows that do not fit at the right or bottom are dropped.",
     checker=expect_function(_max_pool_reference, _max_pool_cases),
@@ -73,4 +61,49 @@ q3 = Exercise(
     ),
 )
 
-EXERCISES = [q1, q2, q3]
+q3 = Exercise(
+    name="q3",
+    question="Read the curves of relative change against shift. Which statement do they support? A: pooling makes "
+             "the maps completely shift-invariant; B: larger pooling windows change less under a shift, but only "
+             "the global maximum stays (nearly) unchanged; C: pooling makes the maps change more under a shift; "
+             "D: the raw feature map does not change under a shift. Answer with a letter.",
+    checker=letter_choice("B", "ABCD"),
+    hints=["Compare the curves at a shift of 1 pixel, then at 4 pixels: which ones are above zero?",
+           "Is any curve other than the global maximum flat at 0?"],
+    solution_text="B. Each larger window lowers the curve, yet every pooled map still changes and the change grows "
+                  "with the shift; only the global maximum (one number for the whole map) hardly moves. Pooling "
+                  "buys some invariance to small shifts, not complete invariance.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+q4 = Exercise(
+    name="q4",
+    question="A ReLU feature map is max-pooled with 4x4 windows and stride 4. The input image is moved down by "
+             "exactly 4 pixels. What happens to the pooled map (away from the border)? A: nothing, it is unchanged; "
+             "B: it is scrambled; C: it moves down by one pooled pixel; D: it moves down by 4 pooled pixels. "
+             "Answer with a letter.",
+    checker=letter_choice("C", "ABCD"),
+    hints=["Convolution is equivariant: move the image by 4 pixels and the feature map moves by 4 pixels.",
+           "After the move, every 4x4 window holds what the window above it held before."],
+    solution_text="C. The feature map moves by 4 pixels, which is exactly one window, so each pooled pixel now holds "
+                  "what its upper neighbour held: the pooled map moves by one pooled pixel (equivariance on a "
+                  "coarser grid). Shifts smaller than the window give only approximate invariance.",
+    solution_value="C",
+    wrong_examples=("A", "B", "D"),
+)
+
+q5 = Exercise(
+    name="q5",
+    question="A 64x64x3 image goes through Conv2D(32, 3x3, 'valid') -> MaxPool 2x2/2 -> Conv2D(64, 3x3, 'valid') "
+             "-> MaxPool 2x2/2 -> Conv2D(128, 3x3, 'same') -> MaxPool 3x3/2. What is the output shape "
+             "(height, width, channels)?",
+    checker=expect_shape((6, 6, 128)),
+    hints=["Go layer by layer: valid 3x3 loses 2 pixels, a 2x2/2 pool halves (rounding down), 'same' keeps the size.",
+           "The last pool: (14 - 3) // 2 + 1. Channels are the number of filters of the last conv."],
+    solution_text="64 -> 62 -> 31 -> 29 -> 14 -> 14 (same) -> (14 - 3)//2 + 1 = 6; channels 128: (6, 6, 128).",
+    solution_value=(6, 6, 128),
+    wrong_examples=((7, 7, 128), (6, 6, 3), (6, 6), "6x6x128"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]
