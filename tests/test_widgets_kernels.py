@@ -26,7 +26,8 @@ def test_parse_weight_accepts_numbers_and_fractions(text, value):
 
 
 @pytest.mark.parametrize("text, match", [("", "empty"), ("   ", "empty"), (None, "empty"), ("abc", "not a number"),
-                                         ("1/0", "not a number"), ("nan", "not a number"), ("inf", "not a number"), (float("nan"), "finite"),
+                                         ("1/0", "not a number"), ("nan", "not a number"), ("inf", "not a number"),
+                                         (float("nan"), "finite"),
                                          ("2,5", "not a number")])
 def test_parse_weight_rejects_bad_text(text, match):
     with pytest.raises(CourseError, match=match):

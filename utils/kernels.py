@@ -187,9 +187,11 @@ def _check_inputs(image, kernel, stride: int, dilation: int) -> tuple[np.ndarray
         raise CourseError(f"The kernel must be (kh, kw), (kh, kw, C) or (kh, kw, C, K), got shape {kernel.shape}.")
     channels = image.shape[2] if image.ndim == 3 else None
     if kernel.ndim >= 3 and kernel.shape[2] != (channels or 1):
-        raise CourseError(f"The kernel has {kernel.shape[2]} channels but the image has {channels or 1}; they must match.")
+        raise CourseError(f"The kernel has {kernel.shape[2]} channels but the image has {channels or 1}; "
+                          "they must match.")
     if image.ndim == 3 and kernel.ndim == 2:
-        raise CourseError(f"The image has {channels} channels: give the kernel a channel axis, shape (kh, kw, {channels}).")
+        raise CourseError(f"The image has {channels} channels: give the kernel a channel axis, "
+                          f"shape (kh, kw, {channels}).")
     for name, value in (("stride", stride), ("dilation", dilation)):
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise CourseError(f"{name} must be a whole number of at least 1, got {value}.")

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from utils.exercises import Checker, Exercise, expect_array, expect_choice, expect_function, expect_integer, expect_shape
+from utils.exercises import (Checker, Exercise, expect_array, expect_choice, expect_function, expect_integer,
+                             expect_shape)
 
 
 def _mirror_negative(image: np.ndarray) -> np.ndarray:

@@ -46,7 +46,8 @@ def _horizontal_edge_checker(answer) -> str | None:
     responses = {name: np.abs(kernels.conv2d(img, kernel)).max() for name, img in _edge_images().items()}
     strength = np.abs(kernel).sum() * 100.0
     if responses["flat"] > 1e-6 * strength:
-        return "it responds to a flat grey image; an edge detector should give 0 where nothing changes (weights summing to 0)."
+        return ("it responds to a flat grey image; an edge detector should give 0 where nothing changes "
+                "(weights summing to 0).")
     if min(responses["horizontal"], responses["horizontal (flipped)"]) < 0.2 * strength:
         return "it barely responds to a horizontal edge (dark above, bright below)."
     if max(responses["vertical"], responses["vertical (flipped)"]) > 0.05 * responses["horizontal"]:
@@ -112,8 +113,10 @@ q3 = Exercise(
     checker=_horizontal_edge_checker,
     hints=["Look at Sobel x, which finds vertical edges. What would turn it by 90 degrees?",
            "Negative weights in the top row, positive in the bottom row, zeros in the middle; weights sum to 0."],
-    solution_text="kernel = np.array([[-1, -2, -1],\n                   [ 0,  0,  0],\n                   [ 1,  2,  1]])"
-                  "  # Sobel y; [[-1,-1,-1],[0,0,0],[1,1,1]] works too",
+    solution_text=("kernel = np.array([[-1, -2, -1],\n"
+                   "                   [ 0,  0,  0],\n"
+                   "                   [ 1,  2,  1]])"
+                   "  # Sobel y; [[-1,-1,-1],[0,0,0],[1,1,1]] works too"),
     solution_value=kernels.get_kernel("sobel y"),
     wrong_examples=(kernels.get_kernel("sobel x"), kernels.get_kernel("edge (4-neighbour)"),
                     kernels.get_kernel("box blur"), np.zeros((3, 3)), [1, 0, -1]),
