@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from utils import env
+from utils.models import _without_names  # Keras numbers unnamed layers per session: names are not the recipe
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -54,14 +55,6 @@ def fingerprint(*arrays: Any) -> str:
         digest.update(f"{a.shape}{a.dtype}".encode())
         digest.update(a.tobytes())
     return digest.hexdigest()[:16]
-
-
-def _without_names(config: Any) -> Any:
-    if isinstance(config, dict):
-        return {k: _without_names(v) for k, v in config.items() if k != "name"}
-    if isinstance(config, list):
-        return [_without_names(v) for v in config]
-    return config
 
 
 def model_recipe(model: "keras.Model") -> dict[str, Any]:
