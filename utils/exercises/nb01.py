@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from utils.exercises import (Checker, Exercise, expect_array, expect_choice, expect_function, expect_integer,
+from utils.exercises import (Exercise, expect_array, expect_choice, expect_function, expect_integer,
                              expect_shape)
 
 
@@ -20,18 +19,6 @@ def _mirror_negative_cases() -> list[tuple]:
     rng = np.random.default_rng(1)
     return [(load_photo("cat"),), (load_photo("camera"),),
             (rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8),)]
-
-
-def letter_choice(expected: str, choices: str) -> Checker:
-    """One letter among ``choices`` ("ABCD"); lower case and surrounding spaces are accepted."""
-    plain = expect_choice(expected, list(choices))
-
-    def check(answer: Any) -> str | None:
-        if isinstance(answer, str):
-            answer = answer.strip().upper()
-        return plain(answer)
-
-    return check
 
 
 q1 = Exercise(
@@ -111,7 +98,7 @@ q7 = Exercise(
              "A: it recognises a moved letter just as well; B: it has to see the letter at every position during "
              "training, like a lookup table of positions; C: it recognises a moved letter better, because fewer "
              "pixels overlap; D: moving the letter changes nothing in its input. Answer with a letter.",
-    checker=letter_choice("B", "ABCD"),
+    checker=expect_choice("B", "ABCD"),
     hints=["Each input pixel has its own weight: a moved letter lands on other weights.",
            "Which design reuses the same weights at every position: the dense neuron or the sliding template?"],
     solution_text="B. A dense layer ties every weight to one pixel position, so what it learned about a letter "

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import kernels
-from utils.exercises import Exercise, expect_array, expect_function, expect_integer
-from utils.exercises.nb01 import letter_choice
+from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_integer
 
 #: (N, F, P, S) for q5: input size, filter size, padding, stride.
 SIZE_CASES = [(32, 5, 0, 1), (32, 5, 2, 1), (64, 3, 1, 2), (224, 7, 3, 2)]
@@ -95,7 +94,7 @@ q2 = Exercise(
     question="Read the table of spreads on flat, edge and noise regions. You need an edge detector for a noisy "
              "photo: which kernels give the least noise for the edges they find? A: edge (8-neighbour); "
              "B: edge (4-neighbour); C: sobel x and sobel y; D: corner (saddle). Answer with a letter.",
-    checker=letter_choice("C", "ABCD"),
+    checker=expect_choice("C", "ABCD"),
     hints=["The column noise/edges says how much noise comes out for each unit of edge: smaller is better.",
            "Among the kernels that find edges at all (large 'edges' spread, 0 on flat regions), which have the "
            "smallest noise/edges?"],
@@ -172,7 +171,7 @@ q7 = Exercise(
              "Which is right? A: the bigger the spot, the stronger the answer; B: a spot about as wide as the "
              "centre answers most, and a spot covering the whole field gives almost nothing; C: the smallest "
              "spot answers most; D: every spot size gives the same answer. Answer with a letter.",
-    checker=letter_choice("B", "ABCD"),
+    checker=expect_choice("B", "ABCD"),
     hints=["Follow the curve from left to right: where is its peak, and where does it end?",
            "Light on the surround is subtracted. The weights sum to 0: what does a uniformly lit field give?"],
     solution_text="B. The answer grows while the spot fills the positive centre, then falls as the spot spreads "

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import kernels
-from utils.exercises import Exercise, expect_array, expect_function, expect_shape
-from utils.exercises.nb01 import letter_choice
+from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_shape
 
 #: The matrix q1 asks to pool.
 Q1_MATRIX = np.array([[1, 5, 0, 2, 8, 1],
@@ -67,7 +66,7 @@ q3 = Exercise(
              "the maps completely shift-invariant; B: larger pooling windows change less under a shift, but only "
              "the global maximum stays (nearly) unchanged; C: pooling makes the maps change more under a shift; "
              "D: the raw feature map does not change under a shift. Answer with a letter.",
-    checker=letter_choice("B", "ABCD"),
+    checker=expect_choice("B", "ABCD"),
     hints=["Compare the curves at a shift of 1 pixel, then at 4 pixels: which ones are above zero?",
            "Is any curve other than the global maximum flat at 0?"],
     solution_text="B. Each larger window lowers the curve, yet every pooled map still changes and the change grows "
@@ -83,7 +82,7 @@ q4 = Exercise(
              "exactly 4 pixels. What happens to the pooled map (away from the border)? A: nothing, it is unchanged; "
              "B: it is scrambled; C: it moves down by one pooled pixel; D: it moves down by 4 pooled pixels. "
              "Answer with a letter.",
-    checker=letter_choice("C", "ABCD"),
+    checker=expect_choice("C", "ABCD"),
     hints=["Convolution is equivariant: move the image by 4 pixels and the feature map moves by 4 pixels.",
            "After the move, every 4x4 window holds what the window above it held before."],
     solution_text="C. The feature map moves by 4 pixels, which is exactly one window, so each pooled pixel now holds "
