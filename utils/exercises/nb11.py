@@ -1,0 +1,157 @@
+"""Exercises for notebook 11, *Fooling a CNN: adversarial examples, the one-pixel attack, and shortcuts*."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils.exercises import Exercise, expect_array, expect_choice, expect_number
+
+#: q1's tiny linear model: score = W . x + B; a score above 0 means "7". The image x (five pixels) is a 7.
+W = np.array([0.8, -1.5, 0.0, 2.0, -0.4])
+B = 1.5
+X = np.array([0.3, 0.95, 0.6, 0.05, 0.0])
+EPS = 0.1
+
+
+def _digit() -> np.ndarray:
+    """A made-up 28x28 'digit' (a thick bar and a ring) with values in [0, 1]."""
+    yy, xx = np.mgrid[0:28, 0:28]
+    ring = np.exp(-((np.hypot(yy - 10, xx - 14) - 5) ** 2) / 3)
+    bar = np.exp(-((xx - 18) ** 2) / 3) * (yy > 10) * (yy < 24)
+    return np.clip(ring + bar, 0, 1).round(3)
+
+
+def _perturbed(clean: np.ndarray) -> np.ndarray:
+    """``clean`` plus a seeded perturbation, mostly small, kept in [0, 1]."""
+    rng = np.random.default_rng(11)
+    delta = rng.choice([-0.06, 0.0, 0.06], size=clean.shape) + rng.normal(0, 0.01, clean.shape)
+    delta[4, 20] = 0.137                      # one pixel moved further than the rest
+    return np.clip(clean + delta, 0, 1).round(4)
+
+
+#: q3: a clean image and an attacked copy (28x28, values in [0, 1]).
+CLEAN = _digit()
+PERTURBED = _perturbed(CLEAN)
+
+
+def _maps() -> dict[str, np.ndarray]:
+    """Four saliency maps (28x28, largest value 1) of a classifier for four different digits."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:28, 0:28]
+    stroke = np.exp(-((np.hypot(yy - 14, xx - 13) - 6) ** 2) / 4)
+    centre = np.exp(-((yy - 14) ** 2 + (xx - 14) ** 2) / 40)
+    corner = np.zeros((28, 28))
+    corner[24:28, 0:4] = 1.0
+    maps = {
+        "A": stroke + 0.1 * rng.random((28, 28)),
+        "B": 0.15 * centre + corner + 0.05 * rng.random((28, 28)),
+        "C": np.exp(-((xx - 14) ** 2) / 6) * (yy > 5) * (yy < 23) + 0.1 * rng.random((28, 28)),
+        "D": centre + 0.1 * rng.random((28, 28)),
+    }
+    return {k: (v / v.max()).round(3) for k, v in maps.items()}
+
+
+#: q6: saliency maps of one classifier, one per test digit.
+MAPS = _maps()
+
+
+q1 = Exercise(
+    name="q1",
+    question="FGSM by hand. A linear model scores an image x (five pixels) as ex.W . x + ex.B and says '7' when the "
+             "score is above 0. ex.X is a 7. The loss of the label '7' falls as the score rises, so its gradient "
+             "with respect to x points along -W. Apply FGSM with eps = ex.EPS: give the five pixels of the "
+             "adversarial image (pixels stay in [0, 1]).",
+    checker=expect_array(np.clip(X + EPS * np.sign(-W), 0, 1), atol=1e-6),
+    hints=["FGSM: x_adv = x + eps * sign(gradient of the loss). Here sign(gradient) = sign(-W) = -sign(W).",
+           "np.sign(0) is 0: a pixel with weight 0 does not move. Then clip to [0, 1] with np.clip."],
+    solution_text="x_adv = np.clip(ex.X - ex.EPS * np.sign(ex.W), 0, 1) = [0.2, 1.0, 0.6, 0.0, 0.1]: every pixel "
+                  "moves by eps against its weight, the one with weight 0 stays, and two land on the [0, 1] limits.",
+    solution_value=[0.2, 1.0, 0.6, 0.0, 0.1],
+    wrong_examples=([0.4, 0.85, 0.6, 0.15, 0.0],        # along +sign(W): the score goes up, not down
+                    [0.2, 1.05, 0.6, -0.05, 0.1],       # not clipped
+                    [0.2, 1.0, 0.5, 0.0, 0.1],          # sign(0) taken as +1
+                    [0.22, 1.0, 0.6, 0.0, 0.04]),       # x - eps * W instead of its sign
+)
+
+q2 = Exercise(
+    name="q2",
+    question="Goodfellow et al.'s linearity argument. A linear model on 28x28 = 784 pixels has every weight equal "
+             "to +0.05 or -0.05. FGSM changes every pixel by eps = 0.1 against its weight (no clipping). By how "
+             "much does the score change (give the size, a positive number)?",
+    checker=expect_number(784 * 0.05 * 0.1, rel_tol=1e-3),
+    hints=["Each pixel changes the score by |weight| * eps, all in the same direction.",
+           "Add up 784 such changes."],
+    solution_text="784 * 0.05 * 0.1 = 3.92: no pixel moves by more than 0.1, yet the score moves by 3.92, because "
+                  "all 784 small changes push the same way. The more pixels, the larger the effect of an "
+                  "imperceptible eps.",
+    solution_value=3.92,
+    wrong_examples=(0.005, 0.1, 39.2, 0.392),
+)
+
+q3 = Exercise(
+    name="q3",
+    question="ex.CLEAN is an image and ex.PERTURBED an attacked copy (28x28, pixels in [0, 1]). What is the "
+             "L-infinity size of the perturbation (the eps it fits in)?",
+    checker=expect_number(float(np.abs(PERTURBED - CLEAN).max()), rel_tol=1e-4),
+    hints=["The perturbation is PERTURBED - CLEAN.",
+           "L-infinity: the largest absolute value of any one pixel's change, np.abs(...).max()."],
+    solution_text="np.abs(ex.PERTURBED - ex.CLEAN).max(): one pixel moved further than the rest, and that pixel "
+                  "sets the L-infinity size (the L2 size, np.linalg.norm, adds all pixels' changes and is much "
+                  "larger).",
+    solution_value=float(np.abs(PERTURBED - CLEAN).max()),
+    wrong_examples=(float(np.linalg.norm(PERTURBED - CLEAN)), float(np.abs(PERTURBED - CLEAN).mean()), 0.06,
+                    float((PERTURBED - CLEAN).max() * 255) if (PERTURBED - CLEAN).max() > 0 else 35.0),
+)
+
+q4 = Exercise(
+    name="q4",
+    question="At the same eps, PGD (many small steps) leaves the model far lower accuracy than FGSM (one step). "
+             "Why? A: PGD may change pixels by more than eps. B: FGSM takes one step from the clean image along "
+             "its gradient; the loss is not linear over the eps box, so that corner is often not where the loss "
+             "is highest, and PGD finds better points by following the gradient as it changes. C: PGD adds random "
+             "noise, and noise alone fools the model. D: FGSM aims at one chosen wrong class. Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Both attacks are clipped to the same eps box around the clean image.",
+           "FGSM is exact for a linear model; a CNN is only roughly linear over a box of width eps."],
+    solution_text="B. Both stay within eps (A is false), the BIM used here has no random start (C), and both are "
+                  "untargeted here (D). One step trusts the gradient at the clean image; many small steps re-read "
+                  "it. A defence judged only by FGSM can look far stronger than it is.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+q5 = Exercise(
+    name="q5",
+    question="Su et al. fooled about two thirds of CIFAR-10 photos with one pixel; on MNIST digits the same attack "
+             "rarely works. Which reason fits what this notebook measured? A: a 28x28 image has fewer pixels, so "
+             "one pixel is a larger share and should be easier, so MNIST models must be specially robust. "
+             "B: a gray pixel has one value, between black and white, where a colour pixel has three to set; and "
+             "the digit network reads strokes many pixels long on an empty background, so one extra dot or hole "
+             "moves its evidence little. C: MNIST networks are robust to every attack (they are highly accurate). "
+             "D: differential evolution cannot search gray images. Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Look at what the exhaustive search found: it tries every position and both extreme values, so it "
+           "is not the search that fails.",
+           "FGSM fools the same network easily, so it is not robust to everything."],
+    solution_text="B. The exhaustive search rules out D (it is exact and still rarely succeeds) and FGSM rules out "
+                  "C. A gets the share right but the conclusion wrong: the digit model is not robust, its evidence "
+                  "is spread over strokes, so changing it takes many pixels a little (FGSM) rather than one a lot.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+q6 = Exercise(
+    name="q6",
+    question="ex.MAPS holds saliency maps (A-D) of one classifier for four test digits. Which one shows that the "
+             "model is right for the wrong reason, reading something other than the digit? Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Draw them: show_grid(list(ex.MAPS.values()), titles=list(ex.MAPS)).",
+           "A digit sits in the middle of the image; where does each map put its weight?"],
+    solution_text="B: its weight sits on a small square in a corner, where no digit is drawn: the model has "
+                  "learned a cue that came with the training labels (like the mark in this notebook), not the "
+                  "digit. A follows a ring-shaped stroke, C a vertical stroke, D the centre of the image.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5, q6]
