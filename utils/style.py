@@ -1,0 +1,240 @@
+"""Neural style transfer (notebook 13): the Gram ("style") matrix, content and style losses, feature
+extractors (a random-weight VGG-style network offline, VGG19 with ImageNet weights online), and the
+pixel-by-pixel optimisation with ``tf.GradientTape``.
+
+Gatys, Ecker and Bethge (2016), as the lecture notes give it:
+
+- *content*: a middle layer's activations of the generated image should match those of the content photo;
+- *style*: at several layers, the Gram matrix ``G[k, k'] = sum over positions of a[., ., k] * a[., ., k']``
+  (how strongly channels k and k' fire together, wherever it happens) should match the style photo's;
+- start from an image and change its *pixels* by gradient descent on ``content_weight * content loss +
+  style_weight * style loss`` (the network's weights never change).
+
+Both losses here are *relative* (the squared error divided by the target's squared size), so layers with large
+activations do not drown the others and the weights mean the same thing for a random network and for VGG19.
+Random filters already capture texture statistics (Ustyuzhaninov et al. 2016; He, Wang and Hopcroft 2016):
+offline, :func:`random_vgg` stands in for VGG19.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from utils import env
+from utils.errors import CourseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+#: The random network's blocks: (filters, convolutions) per block; layer names follow VGG19's.
+RANDOM_BLOCKS: tuple[tuple[int, int], ...] = ((32, 2), (64, 2), (128, 2), (128, 1))
+#: Style layers (VGG19's names; the random network has the same): the first convolution of each block.
+STYLE_LAYERS: tuple[str, ...] = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
+#: The content layer: one in the middle (Gatys et al. use block4_conv2 of VGG19).
+CONTENT_LAYER = "block3_conv2"
+#: VGG19's training photos were centred by these per-channel means (BGR order, 0-255 scale).
+IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
+
+
+def gram_matrix(features: Any, normalize: bool = True) -> Any:
+    """The Gram matrix of feature maps (H, W, C) -> (C, C), or (B, H, W, C) -> (B, C, C):
+    ``G[k, k'] = sum over positions (i, j) of F[i, j, k] * F[i, j, k']``, divided by H * W when ``normalize``
+    (so images of different sizes compare). NumPy in, NumPy out; a tensor in, a tensor out."""
+    if isinstance(features, np.ndarray):
+        f = features.astype(np.float64)
+        if f.ndim not in (3, 4):
+            raise CourseError(f"feature maps must be (H, W, C) or (B, H, W, C), got shape {f.shape}.")
+        gram = np.einsum("...ijk,...ijl->...kl", f, f)
+        return gram / (f.shape[-3] * f.shape[-2]) if normalize else gram
+    import keras
+
+    f = keras.ops.cast(features, "float32")
+    gram = keras.ops.einsum("...ijk,...ijl->...kl", f, f)
+    if normalize:
+        shape = keras.ops.shape(f)
+        gram = gram / keras.ops.cast(shape[-3] * shape[-2], "float32")
+    return gram
+
+
+def relative_error(got: Any, target: Any) -> Any:
+    """``sum((got - target)**2) / sum(target**2)``: 0 when equal, 1 when ``got`` is all zeros."""
+    import keras
+
+    got, target = keras.ops.cast(got, "float32"), keras.ops.cast(target, "float32")
+    return keras.ops.sum((got - target) ** 2) / (keras.ops.sum(target ** 2) + 1e-12)
+
+
+def content_loss(generated: Any, content: Any) -> Any:
+    """How far the generated image's activations are from the content photo's (relative squared error)."""
+    return relative_error(generated, content)
+
+
+def style_loss(generated: Sequence[Any], style_grams: Sequence[Any],
+               weights: Sequence[float] | None = None) -> Any:
+    """Weighted sum over layers of the relative squared error between Gram matrices; ``generated`` holds
+    feature maps, ``style_grams`` the style photo's Gram matrices (same layers, same order)."""
+    if len(generated) != len(style_grams):
+        raise CourseError(f"{len(generated)} feature maps but {len(style_grams)} Gram matrices.")
+    weights = [1.0 / len(generated)] * len(generated) if weights is None else list(weights)
+    total = 0.0
+    for maps, gram, w in zip(generated, style_grams, weights):
+        if w:
+            total = total + w * relative_error(gram_matrix(maps), gram)
+    return total
+
+
+class _Preprocess:
+    """Turns images in [0, 1] into what a network expects: centred for the random network, VGG's
+    'caffe' convention (0-255, BGR, ImageNet means subtracted) for VGG19."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def __call__(self, images):
+        import keras
+
+        if self.mode == "centre":
+            return images - 0.5
+        bgr = keras.ops.flip(images * 255.0, axis=-1)
+        return bgr - keras.ops.convert_to_tensor(np.array(IMAGENET_BGR_MEAN, np.float32))
+
+
+def random_vgg(blocks: Sequence[tuple[int, int]] = RANDOM_BLOCKS, seed: int = 0,
+               input_shape: tuple[int | None, int | None, int] = (None, None, 3),
+               name: str = "random_vgg") -> "keras.Model":
+    """A VGG-style network with random weights: per block, 3x3 convolutions (He-normal initialisation, ReLU)
+    then 2x2 average pooling (Gatys et al. found average pooling gives smoother images than max pooling).
+    Layers are named as in VGG19 (``block2_conv1``...). float32 whatever the global precision policy. The
+    same ``seed`` gives the same weights; any image size works unless ``input_shape`` fixes one."""
+    env.quiet_tensorflow()
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="image", dtype="float32")
+    h = inputs
+    for b, (filters, convs) in enumerate(blocks, 1):
+        for c in range(1, convs + 1):
+            init = keras.initializers.HeNormal(seed=seed * 1000 + b * 10 + c)
+            h = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer=init,
+                              dtype="float32", name=f"block{b}_conv{c}")(h)
+        if b < len(blocks):
+            h = layers.AveragePooling2D(2, dtype="float32", name=f"block{b}_pool")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def imagenet_vgg19(timeout: float = 3.0, is_online: Callable[[], bool] | None = None) -> "keras.Model | None":
+    """VGG19 (convolutional part) with ImageNet weights, or None after one printed line when they cannot be
+    downloaded. Checks the host with a ``timeout``-second connection first (as :mod:`utils.transfer` does)."""
+    from utils import data
+    from utils.transfer import WEIGHTS_HOST
+
+    is_online = is_online or (lambda: data.online(WEIGHTS_HOST, timeout=timeout))
+    if not is_online():
+        print(f"Skipped: VGG19's ImageNet weights need the internet (Colab or a laptop online); {WEIGHTS_HOST} "
+              "could not be reached. The random-weight network stands in.")
+        return None
+    import keras
+
+    try:
+        return keras.applications.VGG19(include_top=False, weights="imagenet")
+    except Exception as err:  # a download that breaks midway: one line, not a traceback
+        print(f"Skipped: VGG19's ImageNet weights could not be downloaded ({type(err).__name__}).")
+        return None
+
+
+def feature_extractor(base: "keras.Model", layer_names: Sequence[str],
+                      preprocess: str = "centre") -> Callable[[Any], list]:
+    """A function from images (B, H, W, 3) in [0, 1] to the list of ``base``'s activations at ``layer_names``.
+    ``preprocess``: ``"centre"`` (subtract 0.5, for :func:`random_vgg`) or ``"vgg"`` (for VGG19)."""
+    import keras
+
+    if preprocess not in ("centre", "vgg"):
+        raise CourseError(f"preprocess must be 'centre' or 'vgg', got {preprocess!r}.")
+    missing = [n for n in layer_names if n not in [layer.name for layer in base.layers]]
+    if missing:
+        raise CourseError(f"{base.name} has no layer(s) {missing}.")
+    model = keras.Model(base.input, [base.get_layer(n).output for n in layer_names])
+    model.trainable = False
+    prepare = _Preprocess(preprocess)
+
+    def extract(images):
+        outputs = model(prepare(keras.ops.cast(images, "float32")), training=False)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    extract.layer_names = tuple(layer_names)
+    return extract
+
+
+def to_unit(image: np.ndarray, size: int | None = None) -> np.ndarray:
+    """A photo as float32 (H, W, 3) in [0, 1]; gray photos get three equal channels; ``size`` resizes to
+    ``size`` x ``size`` (centre crop to a square first)."""
+    from skimage import transform
+
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    image = image[..., :3].astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+    if size is not None:
+        h, w = image.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        image = transform.resize(image[top:top + side, left:left + side], (size, size), anti_aliasing=True)
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def synthesize(extract: Callable[[Any], list], style: np.ndarray, content: np.ndarray | None = None,
+               init: np.ndarray | None = None, steps: int = 200, style_weights: Sequence[float] | None = None,
+               content_weight: float = 0.0, learning_rate: float = 0.02, tv_weight: float = 0.0,
+               seed: int = 0) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """Optimise an image's pixels so its Gram matrices match ``style``'s (and, with ``content_weight`` > 0, its
+    activations at the *last* layer of ``extract`` match ``content``'s).
+
+    ``extract``: from :func:`feature_extractor`, with the style layers first and the content layer last when
+    there is content. ``init``: the starting image (default: ``content``, or noise when there is none).
+    ``style_weights``: one per style layer (default: equal). ``tv_weight`` adds a total-variation penalty
+    (neighbouring pixels alike). Adam on the pixels, clipped to [0, 1] after every step. Returns the image and
+    the losses per step (``style``, ``content``, ``seconds``).
+    """
+    import keras
+    import tensorflow as tf
+
+    n_style = len(extract.layer_names) - (1 if content is not None else 0)
+    if content is not None and content_weight <= 0:
+        raise CourseError("with a content photo, give content_weight > 0.")
+    style_weights = [1.0 / n_style] * n_style if style_weights is None else list(style_weights)
+    if len(style_weights) != n_style:
+        raise CourseError(f"{n_style} style layers but {len(style_weights)} style weights.")
+    style_grams = [gram_matrix(f) for f in extract(style[None])[:n_style]]
+    content_target = extract(content[None])[-1] if content is not None else None
+    if init is None:
+        rng = np.random.default_rng(seed)
+        init = content if content is not None else rng.uniform(0.4, 0.6, style.shape).astype(np.float32)
+    image = tf.Variable(np.asarray(init, np.float32)[None])
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            features = extract(image)
+            s_loss = style_loss(features[:n_style], style_grams, style_weights)
+            c_loss = content_loss(features[-1], content_target) if content is not None else tf.constant(0.0)
+            loss = s_loss + content_weight * c_loss
+            if tv_weight:
+                loss += tv_weight * tf.reduce_mean(tf.image.total_variation(image)) / tf.cast(
+                    tf.size(image), tf.float32)
+        gradient = tape.gradient(loss, image)
+        optimizer.apply_gradients([(gradient, image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        return s_loss, c_loss
+
+    history: dict[str, list[float]] = {"style": [], "content": [], "seconds": []}
+    start = time.perf_counter()
+    for _ in range(steps):
+        s, c = step()
+        history["style"].append(float(s))
+        history["content"].append(float(c))
+        history["seconds"].append(time.perf_counter() - start)
+    return image.numpy()[0], history
