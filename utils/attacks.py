@@ -484,9 +484,10 @@ def eot_attack(model: "keras.Model", x, y, eps: float, steps: int = 20, samples:
 def adversarial_training(model: "keras.Model", x, y, eps: float, epochs: int = 2, batch_size: int = 128,
                          adversarial_share: float = 0.5, learning_rate: float = 1e-3, seed: int = 0,
                          verbose: bool = True) -> dict[str, list[float]]:
-    """Train ``model`` (uncompiled or compiled; float32) with Adam on batches in which ``adversarial_share`` of the
-    images are replaced by FGSM images made on the fly against the current weights, from a random start in the
-    ``eps`` box (Wong et al. 2020: a random start keeps one-step training from fooling itself).
+    """Train ``model`` (float32) on batches in which ``adversarial_share`` of the images are replaced by FGSM images
+    made on the fly against the current weights, from a random start in the ``eps`` box (Wong et al. 2020: a random
+    start keeps one-step training from fooling itself). A compiled model trains with its own optimizer (so it is
+    saved and loaded with it); an uncompiled one with Adam at ``learning_rate``.
 
     Returns the history: per epoch, the loss and the accuracy on the mixed batches.
     """
@@ -499,11 +500,11 @@ def adversarial_training(model: "keras.Model", x, y, eps: float, epochs: int = 2
     eps = _check_eps(eps)
     if not 0 <= adversarial_share <= 1:
         raise CourseError(f"adversarial_share is a fraction 0 to 1, got {adversarial_share}.")
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(learning_rate)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     alpha = 1.25 * eps
 
-    @tf.function
+    @tf.function(autograph=False)     # no Python control flow inside; AutoGraph only adds a warning here
     def step(xb, yb, noise, mask):
         with tf.GradientTape() as tape:
             start = tf.clip_by_value(xb + noise, 0.0, 1.0)
