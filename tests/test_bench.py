@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from utils import bench
+from utils import bench, training
 from utils.data import MnistData
 
 
 @pytest.fixture(autouse=True)
 def temporary_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(training, "PEAK_MATRIX_SIZE", 64)  # the peak measurement in milliseconds, not seconds
 
 
 def tiny_mnist(n_train: int = 96, n_test: int = 40) -> MnistData:
@@ -38,6 +39,14 @@ def test_a_run_appends_one_json_line_and_random_data_misses_the_target():
     assert "NOT reached" in text and "96 images" in text and "tiny test data" in text
 
     assert record["recipe"] == "course" and record["weight_averaging"] is True
+    assert record["input"].startswith("in-memory") and record["mflop_per_training_image"] == 71.57
+    peak = record["float32_matmul_gflops"]
+    assert peak["peak"] == max(peak["numpy"], peak["tensorflow"]) > 0 and record["cpu_seconds_per_epoch"] > 0
+    share = 71.565312e6 * record["images_per_second"] / (peak["peak"] * 1e9)
+    assert record["share_of_peak"] == pytest.approx(share, abs=0.002)
+    assert record["achieved_gflops"] == pytest.approx(71.565312e-3 * record["images_per_second"], abs=0.1)
+    assert record["bfloat16_matmul_gflops"] is None  # float32 run
+    assert f"{record['share_of_peak']:.0%} of this machine's float32 matmul rate" in text
 
     plain = bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, train=48, plain=True)
     assert len(bench.results_file().read_text().splitlines()) == 2 and bench.latest_result() == plain
@@ -78,6 +87,32 @@ def test_describe_says_when_the_target_is_reached():
               "images_per_second": 2500.0, "device": "CPU (2 cores)", "precision": "float32", "batch_size": 128,
               "tensorflow": "2.21.0", "keras": "3.15.1", "optimizer": "Adadelta(learning_rate=1, epsilon=1e-06)"}
     assert "99.31%" in bench.describe(record) and ": reached" in bench.describe(record)
+
+
+def test_the_peak_line_puts_seconds_next_to_the_share_of_peak_and_main_prints_it(monkeypatch, capsys):
+    record = {"seconds_per_epoch": 9.0, "achieved_gflops": 437.3, "mflop_per_training_image": 71.57,
+              "share_of_peak": 1.0934, "float32_matmul_gflops": {"numpy": 400.0, "tensorflow": 390.0, "peak": 400.0},
+              "floor_seconds_per_epoch": 9.84}
+    line = bench.peak_line(record)
+    assert line.startswith("9.0 s per epoch = 437 GFLOP/s") and "109% of this machine" in line
+    assert "(400 GFLOP/s; floor 9.8 s per epoch)" in line
+    seen = {}
+
+    def fake_run(*args, **kwargs):
+        seen.update(kwargs)
+        return record
+
+    monkeypatch.setattr(bench, "run", fake_run)
+    assert bench.main(["--keras-input", "--no-cache"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == line and json.loads(out[1]) == record
+    assert seen["in_memory"] is False and seen["cache"] is False
+
+
+def test_keras_input_trains_with_plain_fit():
+    record = bench.run(epochs=1, batch_size=32, data=tiny_mnist(), verbose=0, cache=False, precision="float32",
+                       in_memory=False)
+    assert record["input"] == "model.fit on arrays" and record["images_per_second"] > 0
 
 
 def test_a_broken_results_file_reads_as_no_result():

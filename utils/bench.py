@@ -9,6 +9,17 @@ accuracy (and whether it reached :data:`TARGET_ACCURACY`), seconds per epoch, im
 TensorFlow/Keras versions and precision policy. The trained model also lands in the model cache, so later
 notebooks load it instead of training again.
 
+Next to seconds per epoch it prints the *share of this machine's practical peak*: the seed CNN costs
+:func:`utils.training.training_flops` per training image (71.6 MFLOP), and a large float32 matrix multiply
+(:func:`utils.training.practical_peak`, NumPy's and TensorFlow's, the faster) measures what this very machine
+reaches, so ``share_of_peak`` (achieved GFLOP/s over that) is honest on any CPU; with mixed_bfloat16 it can pass
+100%, and ``bfloat16_matmul_gflops`` gives that precision's own ceiling. ``cpu_seconds_per_epoch`` is the
+process's CPU time (all threads), less sensitive than wall time to what else runs.
+
+Training goes through :func:`utils.training.fit_in_memory` (one tf.data iterator for all epochs): with plain
+``model.fit`` on arrays, about one epoch in three ran 1.5x slower on a 2-core CPU (one core idle half the time,
+a new tf.data iterator each epoch). ``--keras-input`` measures plain ``model.fit`` for comparison.
+
 ``--holdout N`` is how the recipe is *chosen* honestly: it trains on all but the last N training images and
 records the held-out images' accuracy after every epoch (``val_accuracy_by_epoch``), the numbers to compare
 recipes by (e.g. with and without ``--plain``); such runs are never cached.
@@ -17,7 +28,8 @@ Options (for measuring, not for everyday use): ``--epochs N``, ``--precision POL
 ``--train N`` (first N training images), ``--batch-size N``, ``--no-cache`` (do not save the model),
 ``--seed N`` (another random start, to see the spread between runs; not cached), ``--plain`` (the notes'
 recipe alone, ``Adadelta(learning_rate=1.0)`` with Keras 3's other defaults and no weight averaging: what
-the course's two extra settings are measured against; never cached), ``--holdout N`` (see above).
+the course's two extra settings are measured against; never cached), ``--holdout N`` (see above),
+``--keras-input`` (plain ``model.fit`` on arrays, as before issue 19).
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from utils import env
+from utils import env, training
 
 if TYPE_CHECKING:  # pragma: no cover
     from utils.data import MnistData
@@ -47,11 +59,13 @@ def results_file():
 def run(epochs: int | None = None, precision: str | None = None, train: int | None = None,
         cache: bool = True, verbose: int = 2, batch_size: int | None = None,
         data: "MnistData | None" = None, plain: bool = False, seed: int = env.DEFAULT_SEED,
-        holdout: int = 0) -> dict:
+        holdout: int = 0, in_memory: bool = True, peak_size: int | None = None) -> dict:
     """Train and evaluate once; return the result record (also appended to :func:`results_file`).
 
     ``data`` replaces full-mode MNIST (the tests pass a tiny set). ``holdout=n`` trains on all but the last
     ``n`` training images and records their accuracy after each epoch (for choosing a recipe).
+    ``in_memory=False`` trains with plain ``model.fit`` on arrays; ``peak_size`` is the matrix size of the
+    peak measurement (default :data:`utils.training.PEAK_MATRIX_SIZE`; the tests use a small one).
     """
     course = env.setup(seed=seed, verbose=False)
     import keras
@@ -73,14 +87,21 @@ def run(epochs: int | None = None, precision: str | None = None, train: int | No
             model = models.compile_seed(models.seed_cnn(), epsilon=models.KERAS3_ADADELTA_EPSILON, average=False)
         else:
             model = models.compile_seed(models.seed_cnn(), fast=False)
+        peak_size = training.PEAK_MATRIX_SIZE if peak_size is None else peak_size
+        peak = training.practical_peak(peak_size)
+        bf16_peak = (round(training.matmul_gflops(peak_size, "tensorflow", dtype="bfloat16"), 1)
+                     if policy == "mixed_bfloat16" else None)
         timer = models.epoch_timer()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         history, per_epoch = models.train_mnist_cnn(model, data, epochs, batch_size, verbose=verbose, timer=timer,
-                                                    holdout=holdout)
-        total = time.perf_counter() - start
+                                                    holdout=holdout, in_memory=in_memory)
+        total, cpu_total = time.perf_counter() - start, time.process_time() - cpu_start
         _, accuracy = model.evaluate(models.to_model_input(data.x_test), data.y_test, verbose=0)
     finally:
         env.set_precision(previous)
+    n_fit = len(data.y_train) - holdout
+    flops = training.training_flops(model)
+    images_per_second = n_fit / per_epoch
     record = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "data_source": data.source,
@@ -96,8 +117,16 @@ def run(epochs: int | None = None, precision: str | None = None, train: int | No
         "val_accuracy_by_epoch": [round(float(v), 4) for v in history.get("val_accuracy", [])],
         "seconds_per_epoch": round(per_epoch, 2),
         "first_epoch_seconds": round(timer.train_seconds[0], 2),
-        "images_per_second": round((len(data.y_train) - holdout) / per_epoch, 1),
+        "images_per_second": round(images_per_second, 1),
         "total_seconds": round(total, 1),
+        "cpu_seconds_per_epoch": round(cpu_total / epochs, 1),
+        "mflop_per_training_image": round(flops / 1e6, 2),
+        "achieved_gflops": round(flops * images_per_second / 1e9, 1),
+        "float32_matmul_gflops": peak,
+        "share_of_peak": round(training.share_of_peak(flops, images_per_second, peak["peak"]), 3),
+        "floor_seconds_per_epoch": round(training.floor_seconds_per_epoch(flops, n_fit, peak["peak"]), 2),
+        "bfloat16_matmul_gflops": bf16_peak,
+        "input": "in-memory tf.data, one iterator" if in_memory else "model.fit on arrays",
         "device": course.device,
         "cpu": platform.processor() or platform.machine(),
         "tensorflow": tf.__version__,
@@ -138,9 +167,19 @@ def describe(record: dict | None) -> str:
         f"test accuracy {record['test_accuracy']:.2%} (target {record['target_accuracy']:.1%}: {target})",
         f"{record['seconds_per_epoch']:.1f} s per epoch, {record['images_per_second']:,.0f} images/s, "
         f"{record['device']}, {record['precision']}, batch {record['batch_size']}",
+        *([peak_line(record)] if "share_of_peak" in record else []),
         f"TensorFlow {record['tensorflow']}, Keras {record['keras']}, {record['optimizer']}"
         + (", weight averaging" if record.get("weight_averaging") else ""),
     ])
+
+
+def peak_line(record: dict) -> str:
+    """Seconds per epoch next to the share of this machine's float32 matrix-multiply rate, in one line."""
+    peak = record["float32_matmul_gflops"]
+    return (f"{record['seconds_per_epoch']:.1f} s per epoch = {record['achieved_gflops']:.0f} GFLOP/s "
+            f"({record['mflop_per_training_image']:.1f} MFLOP per training image) = {record['share_of_peak']:.0%} "
+            f"of this machine's float32 matmul rate ({peak['peak']:.0f} GFLOP/s; floor "
+            f"{record['floor_seconds_per_epoch']:.1f} s per epoch)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain", action="store_true", help="the notes' recipe alone (Keras 3 epsilon, no averaging)")
     parser.add_argument("--holdout", type=int, default=0,
                         help="hold out the last N training images and record their accuracy per epoch (not cached)")
+    parser.add_argument("--keras-input", action="store_true",
+                        help="train with plain model.fit on arrays (a new tf.data iterator each epoch)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     record = run(args.epochs, args.precision, args.train, cache=not args.no_cache, batch_size=args.batch_size,
-                 plain=args.plain, seed=args.seed, holdout=args.holdout)
+                 plain=args.plain, seed=args.seed, holdout=args.holdout, in_memory=not args.keras_input)
+    print(peak_line(record))
     print(json.dumps(record))
     return 0
 
