@@ -32,6 +32,8 @@ BASES = "ACGT"
 PRIMER_MOTIF = "CGACCGAACTCC"
 #: The primer's published test confusion matrix (rows: true label 0, 1; columns: predicted 0, 1), from its Colab.
 PRIMER_CONFUSION = np.array([[251, 8], [2, 239]])
+#: The parameter count of the primer's model, as its Colab's ``model.summary()`` prints it.
+PRIMER_PARAMETERS = 6_226
 #: Colours of the classic sequence logo: A green, C blue, G orange, T red.
 BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 _COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
