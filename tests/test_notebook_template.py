@@ -213,3 +213,14 @@ def test_cold_run_uses_an_empty_temporary_model_cache(monkeypatch, tmp_path):
     run_notebooks.run(Path("x.ipynb"), fast=False, cold=True)
     assert seen and seen[0] != str(tmp_path / "warm") and "course-cold-cache-" in seen[0]
     assert os.environ["COURSE_CACHE_DIR"] == str(tmp_path / "warm")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--fsat"], ["--fast", "--cold"], ["notebooks/99_missing.ipynb"]])
+def test_run_notebooks_stops_before_running_on_help_or_a_bad_command_line(argv, monkeypatch):
+    from utils import run_notebooks
+
+    ran = []
+    monkeypatch.setattr(run_notebooks, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(SystemExit):
+        run_notebooks.main(argv)
+    assert not ran

@@ -40,7 +40,8 @@ DEFAULT_SEED = 42
 TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "ipywidgets": (8, 0)}
 
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
-COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22"}
+COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22",
+                                 "logomaker": "logomaker>=0.8.7"}
 
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -16,6 +16,7 @@ full run with an empty, temporary model cache, saved as ``full_cpu_cold_s`` (out
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -99,11 +100,26 @@ def run(path: Path, fast: bool, timeout: int = 1800, cold: bool = False) -> tupl
     return total, slowest, nb
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; ``--help`` or an unknown option stops here, before any notebook runs."""
+    parser = argparse.ArgumentParser(prog="python -m utils.run_notebooks",
+                                     description="Run notebooks in a fresh kernel and record their runtimes "
+                                                 "(full mode saves the outputs).")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all of them)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true", help="fast mode: measure only, save nothing")
+    mode.add_argument("--cold", action="store_true", help="full mode with an empty model cache: measure only")
+    args = parser.parse_args(argv)
+    missing = [str(p) for p in args.notebooks if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    fast = "--fast" in argv
-    cold = "--cold" in argv and not fast
-    paths = [Path(a) for a in argv if not a.startswith("--")] or template.notebook_paths()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    fast, cold = args.fast, args.cold
+    paths = args.notebooks or template.notebook_paths()
     runtimes = template.load_runtimes()
     key = "fast_s" if fast else ("full_gpu_s" if _has_gpu() else "full_cpu_s")
     if cold:
