@@ -176,3 +176,15 @@ def test_identity_shortcut_adds_no_parameters():
     inputs = keras.Input((8, 8, 16))
     count = arch.count_model(keras.Model(inputs, arch.basic_block(inputs, 16)))
     assert count.params == 2 * (9 * 16 * 16) + 2 * 2 * 16   # two convs (no bias) and two batch norms (gamma, beta)
+
+
+@pytest.mark.parametrize("layer, in_shape, out_shape, expected", [
+    (layers.Conv1D(8, 5), (50, 4), (46, 8), 46 * 8 * 5 * 4),                  # outputs x kernel x in channels
+    (layers.Conv2D(6, 3, groups=2), (10, 10, 4), (8, 8, 6), 8 * 8 * 6 * 9 * 2),  # in channels per group
+    (layers.DepthwiseConv2D(3), (10, 10, 4), (8, 8, 4), 8 * 8 * 4 * 9),        # one filter per channel
+    (layers.Conv2DTranspose(3, 2, strides=2), (8, 8, 4), (16, 16, 3), 8 * 8 * 4 * 4 * 3),  # per INPUT position
+    (layers.Dense(10), (128,), (10,), 1280),
+    (layers.MaxPooling2D(), (8, 8, 4), (4, 4, 4), 0),
+])
+def test_layer_macs_by_hand(layer, in_shape, out_shape, expected):
+    assert arch.layer_macs(layer, in_shape, out_shape) == expected

@@ -86,14 +86,27 @@ def _shape(tensor) -> tuple:
     return tuple(int(d) for d in tensor.shape[1:])
 
 
-def _layer_macs(layer, in_shape: tuple, out_shape: tuple) -> int:
-    if isinstance(layer, layers.DepthwiseConv2D):
-        kh, kw = layer.kernel_size
-        return math.prod(out_shape) * kh * kw
-    if isinstance(layer, layers.Conv2D):
-        kh, kw = layer.kernel_size
+_CONVOLUTIONS = (layers.Conv1D, layers.Conv2D, layers.Conv3D)
+_TRANSPOSED = (layers.Conv1DTranspose, layers.Conv2DTranspose, layers.Conv3DTranspose)
+_DEPTHWISE = (layers.DepthwiseConv1D, layers.DepthwiseConv2D)
+
+
+def layer_macs(layer, in_shape: tuple, out_shape: tuple) -> int:
+    """Multiply-adds per example of one layer, given its input and output shapes without the batch axis.
+
+    Convolutions: output values x kernel size x input channels per group; depthwise ones: output values x kernel
+    size; transposed ones: each *input* position spreads a kernel over every output channel (input positions x
+    kernel size x input channels x filters); dense layers: output values x inputs. Any other layer: 0. The one
+    place the course counts multiply-adds (notebook 06's tables, notebook 13's costs, the benchmark's FLOPs).
+    """
+    kernel = math.prod(getattr(layer, "kernel_size", ()) or (1,))
+    if isinstance(layer, _DEPTHWISE):
+        return math.prod(out_shape) * kernel
+    if isinstance(layer, _TRANSPOSED):
+        return math.prod(in_shape[:-1]) * kernel * in_shape[-1] * layer.filters
+    if isinstance(layer, _CONVOLUTIONS):
         groups = getattr(layer, "groups", 1) or 1
-        return math.prod(out_shape) * kh * kw * in_shape[-1] // groups
+        return math.prod(out_shape) * kernel * in_shape[-1] // groups
     if isinstance(layer, layers.Dense):
         return math.prod(out_shape) * in_shape[-1]
     return 0
@@ -121,7 +134,7 @@ def count_layers(model: keras.Model) -> list[LayerCount]:
         rows.append(LayerCount(
             name=layer.name, kind=type(layer).__name__, output_shape=out_shape, params=int(trainable),
             biases=int(biases),
-            buffers=int(frozen), macs=int(_layer_macs(layer, in_shape, out_shape)),
+            buffers=int(frozen), macs=int(layer_macs(layer, in_shape, out_shape)),
             activations=int(math.prod(out_shape)) if _counted(layer) else 0))
     return rows
 

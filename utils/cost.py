@@ -1,9 +1,9 @@
 """What a model costs to run (notebook 13's pros and cons): parameters, multiply-adds per image, and measured
 CPU time per image.
 
-Multiply-adds follow :mod:`utils.arch`'s conventions (convolutions and dense layers only) and add what it
-leaves out: transposed convolutions (each *input* position spreads a kernel over every output channel:
-``in_h * in_w * kh * kw * in_channels * filters``). Models must have a fixed input size to be counted.
+Multiply-adds are :func:`utils.arch.layer_macs` summed over a model's layers, nested models included (a
+transposed convolution counts ``in_h * in_w * kh * kw * in_channels * filters``). Models must have a fixed input
+size to be counted.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def multiply_adds(model: "keras.Model") -> int:
     import keras
     from keras import layers
 
+    from utils.arch import layer_macs
+
     total = 0
     for layer in model.layers:
         if isinstance(layer, layers.InputLayer):
@@ -53,14 +55,7 @@ def multiply_adds(model: "keras.Model") -> int:
         in_shape, out_shape = _dims(layer.input), _dims(layer.output)
         if None in in_shape or None in out_shape:
             raise CourseError(f"{model.name} has no fixed input size; build it with one to count its cost.")
-        if isinstance(layer, layers.Conv2DTranspose):
-            kh, kw = layer.kernel_size
-            total += math.prod(in_shape[:-1]) * kh * kw * in_shape[-1] * layer.filters
-        elif isinstance(layer, layers.Conv2D):
-            kh, kw = layer.kernel_size
-            total += math.prod(out_shape) * kh * kw * in_shape[-1] // (getattr(layer, "groups", 1) or 1)
-        elif isinstance(layer, layers.Dense):
-            total += math.prod(out_shape) * in_shape[-1]
+        total += layer_macs(layer, in_shape, out_shape)
     return int(total)
 
 

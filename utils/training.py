@@ -47,11 +47,6 @@ class LayerCost:
     input_gradient: bool
 
 
-def _per_image(shape: Any) -> int:
-    """The number of values in one example of a batched shape like ``(None, 26, 26, 32)``."""
-    return int(math.prod(int(d) for d in tuple(shape)[1:]))
-
-
 def layer_macs(model: "keras.Model") -> list[LayerCost]:
     """The multiply-adds per image of every convolution and dense layer of a built model, in layer order.
 
@@ -62,21 +57,19 @@ def layer_macs(model: "keras.Model") -> list[LayerCost]:
     """
     import keras
 
-    convolutions = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+    from utils.arch import layer_macs as macs_of
+
     costs: list[LayerCost] = []
     for layer in model.layers:
-        if isinstance(layer, convolutions):
-            in_channels = int(layer.input.shape[-1]) // int(getattr(layer, "groups", 1) or 1)
-            positions = _per_image(layer.output.shape) // int(layer.filters)
-            macs = positions * int(layer.filters) * int(math.prod(layer.kernel_size)) * in_channels
+        if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
             kind = "conv"
         elif isinstance(layer, keras.layers.Dense):
-            positions = _per_image(layer.input.shape) // int(layer.input.shape[-1])
-            macs = positions * int(layer.input.shape[-1]) * int(layer.units)
             kind = "dense"
         else:
             continue
-        costs.append(LayerCost(layer.name, kind, int(macs), input_gradient=bool(costs)))
+        shapes = (tuple(int(d) for d in tuple(layer.input.shape)[1:]),
+                  tuple(int(d) for d in tuple(layer.output.shape)[1:]))
+        costs.append(LayerCost(layer.name, kind, int(macs_of(layer, *shapes)), input_gradient=bool(costs)))
     return costs
 
 
