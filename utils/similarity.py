@@ -142,17 +142,18 @@ def roc_curve(distance: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.nd
     distance, same = np.asarray(distance, float).ravel(), np.asarray(same).ravel().astype(bool)
     if distance.shape != same.shape or same.all() or not same.any():
         raise CourseError("need one same/different flag per distance, and both kinds of pair.")
-    thresholds = np.concatenate([[-np.inf], np.unique(distance)])
-    order = np.sort(distance[same]), np.sort(distance[~same])
-    tpr = np.searchsorted(order[0], thresholds, side="right") / same.sum()
-    fpr = np.searchsorted(order[1], thresholds, side="right") / (~same).sum()
-    return fpr, tpr, thresholds
+    from sklearn import metrics
+
+    # scikit-learn ranks by a score where higher means "same": the negative distance
+    fpr, tpr, scores = metrics.roc_curve(same, -distance, drop_intermediate=False)
+    return fpr, tpr, -scores
 
 
 def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    """Area under an ROC curve (trapezoids): 1.0 separates perfectly, 0.5 is chance."""
-    fpr, tpr = np.asarray(fpr, float), np.asarray(tpr, float)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    """Area under an ROC curve (trapezoids, scikit-learn's ``metrics.auc``): 1.0 separates perfectly, 0.5 is chance."""
+    from sklearn import metrics
+
+    return float(metrics.auc(np.asarray(fpr, float), np.asarray(tpr, float)))
 
 
 def best_threshold(distance: np.ndarray, same: np.ndarray) -> tuple[float, float]:
