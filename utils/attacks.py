@@ -108,9 +108,11 @@ def _check_float32(model: "keras.Model") -> None:
 
 
 def _softmax_dense(model: "keras.Model"):
+    from utils.explain import is_softmax_dense
+
     last = model.layers[-1]
     activation = getattr(last, "activation", None)
-    if not (hasattr(last, "kernel") and getattr(activation, "__name__", "") == "softmax"):
+    if not is_softmax_dense(last):
         raise CourseError("The attacks need a classifier whose last layer is Dense(..., activation='softmax'), "
                           f"got a last layer {type(last).__name__} ({getattr(activation, '__name__', 'no')} "
                           "activation).")

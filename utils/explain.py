@@ -109,7 +109,8 @@ def _batch(model, image) -> np.ndarray:
     return arr[None]
 
 
-def _is_softmax_dense(layer) -> bool:
+def is_softmax_dense(layer) -> bool:
+    """Whether ``layer`` is a Dense layer with a softmax: the one whose kernel gives the logits."""
     activation = getattr(layer, "activation", None)
     return hasattr(layer, "kernel") and getattr(activation, "__name__", "") == "softmax"
 
@@ -121,7 +122,7 @@ def _forward(model, x, watch_layer: str | None = None, tape=None):
     watched = None
     last = len(model.layers) - 1
     for k, layer in enumerate(model.layers):
-        if k == last and _is_softmax_dense(layer):
+        if k == last and is_softmax_dense(layer):
             x = ops.matmul(x, layer.kernel) + (layer.bias if layer.use_bias else 0.0)   # the logits
         else:
             x = layer(x, training=False)
@@ -217,7 +218,7 @@ def class_scores_batch(model, images, measure: str = "log_prob", batch_size: int
     if x.ndim == len(model.inputs[0].shape) - 1:
         x = x[..., None]
     chunks = []
-    logits_known = _sequential(model) and _is_softmax_dense(model.layers[-1])
+    logits_known = _sequential(model) and is_softmax_dense(model.layers[-1])
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start:start + batch_size])
         out = np.asarray(_forward(model, batch)[0] if logits_known else model(batch, training=False), "float64")
