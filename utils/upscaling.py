@@ -42,20 +42,20 @@ def bicubic(images: np.ndarray, factor: int = 4) -> np.ndarray:
 
 
 def psnr(reference: np.ndarray, estimate: np.ndarray, peak: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB, ``10 log10(peak**2 / MSE)``, over all pixels of all images; higher
-    is better, +inf for identical images. Images in [0, ``peak``]."""
+    """Peak signal-to-noise ratio in dB, ``10 log10(peak**2 / MSE)``, over all pixels of all images (scikit-image's
+    ``peak_signal_noise_ratio``); higher is better, +inf for identical images. Images in [0, ``peak``]."""
+    from skimage.metrics import peak_signal_noise_ratio
+
     reference, estimate = np.asarray(reference, np.float64), np.asarray(estimate, np.float64)
     if reference.shape != estimate.shape:
         raise CourseError(f"shapes differ: {reference.shape} vs {estimate.shape}.")
-    mse = np.mean((reference - estimate) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(peak ** 2 / mse))
+    with np.errstate(divide="ignore"):
+        return float(peak_signal_noise_ratio(reference, estimate, data_range=peak))
 
 
 def psnr_per_image(reference: np.ndarray, estimate: np.ndarray, peak: float = 1.0) -> np.ndarray:
     """:func:`psnr` of each image of a stack (n, H, W)."""
-    mse = np.mean((np.asarray(reference, np.float64) - np.asarray(estimate, np.float64)) ** 2, axis=(-2, -1))
-    with np.errstate(divide="ignore"):
-        return 10 * np.log10(peak ** 2 / mse)
+    return np.array([psnr(r, e, peak) for r, e in zip(reference, estimate)])
 
 
 def build_upscaler(factor: int = 4, filters: tuple[int, int] = (32, 16),
