@@ -200,7 +200,7 @@ def test_training_watches_the_held_out_split_never_the_test_set(monkeypatch):
 
 def test_save_to_cache_is_found_by_load_or_train(capsys):
     data = tiny_data()
-    model = models.compile_seed(tiny_cnn())
+    model = models.compile_seed(tiny_cnn(), fast=True)  # as run() compiles, whatever COURSE_FAST says
     history, seconds = models.train_mnist_cnn(model, data, epochs=1, batch_size=32, verbose=0)
     assert set(history) >= {"accuracy", "loss"} and seconds > 0
     models.save_to_cache(model, data, epochs=1, history=history, fast=True, batch_size=32)

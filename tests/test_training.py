@@ -130,6 +130,55 @@ def test_fit_in_memory_runs_the_same_steps_and_validates_on_the_averaged_weights
         training.fit_in_memory(model, x, y, epochs=0, batch_size=16)
 
 
+def test_in_memory_dataset_feeds_several_inputs_no_targets_and_autoencoder_targets():
+    x = np.arange(20, dtype=np.float32).reshape(20, 1)
+    (a, b), y = next(iter(training.in_memory_dataset([x, -x], np.arange(20), 5, seed=0)))
+    np.testing.assert_array_equal(a.numpy(), -b.numpy())  # the two inputs stay paired
+    np.testing.assert_array_equal(a.numpy()[:, 0], y.numpy())
+    alone = next(iter(training.in_memory_dataset(x, None, 5, seed=0)))
+    assert alone.shape == (5, 1)  # inputs only, for a train_step that needs no targets
+    inputs, targets = next(iter(training.in_memory_dataset(x, x, 5, seed=0)))
+    np.testing.assert_array_equal(inputs.numpy(), targets.numpy())
+    with pytest.raises(CourseError):
+        training.in_memory_dataset([x, x[:4]], None, 5)
+
+
+def test_validation_callback_matches_keras_evaluate_for_any_loss_and_several_inputs():
+    import keras
+    from keras import layers
+
+    rng = np.random.default_rng(1)
+    a, b = rng.random((30, 4), dtype=np.float32), rng.random((30, 4), dtype=np.float32)
+    target = rng.random((30, 1), dtype=np.float32)
+    left, right = keras.Input((4,)), keras.Input((4,))
+    model = keras.Model([left, right], layers.Dense(1)(layers.Concatenate()([left, right])))
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    callback = training.validation_callback([a, b], target, batch_size=7)  # 7 + 7 + 7 + 7 + 2
+    callback.set_model(model)
+    logs = {"loss": 1.0}
+    callback.on_epoch_end(0, logs)
+    loss, mae = model.evaluate([a, b], target, verbose=0)
+    assert logs["val_loss"] == pytest.approx(loss, rel=1e-5) and logs["val_mae"] == pytest.approx(mae, rel=1e-5)
+    assert logs["loss"] == 1.0  # the training numbers are left alone
+
+
+def test_fit_in_memory_trains_an_autoencoder_and_stops_early_on_its_validation_loss():
+    import keras
+    from keras import layers
+
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 6), dtype=np.float32)
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(3), layers.Dense(6)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")  # learns nothing: val_loss never improves
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    history = training.fit_in_memory(model, x[:48], x[:48], epochs=10, batch_size=16, validation_data=(x[48:], x[48:]),
+                                     callbacks=[stop], verbose=0)
+    assert len(history.history["val_loss"]) == 2  # EarlyStopping saw val_loss at every epoch's end
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x[48:], x[48:], verbose=0), rel=1e-5)
+    with pytest.raises(CourseError):
+        training.fit_in_memory(model, x, x, epochs=1, batch_size=16, validation_data=[x, x])
+
+
 def test_train_mnist_cnn_in_memory_watches_the_held_out_split_never_the_test_set(monkeypatch):
     rng = np.random.default_rng(0)
     data = MnistData(rng.integers(0, 256, (64, 28, 28), dtype=np.uint8), (np.arange(64) % 10).astype(np.uint8),

@@ -353,7 +353,8 @@ def train_mnist_cnn(model: "keras.Model", data: "MnistData", epochs: int, batch_
         from utils.training import fit_in_memory
 
         history = fit_in_memory(model, to_model_input(x_fit), y_fit, epochs, batch_size, validation_data=validation,
-                                callbacks=[*training_callbacks(model), timer], verbose=verbose)
+                                callbacks=[*training_callbacks(model), timer], verbose=verbose,
+                                validation_batch_size=1000)
     else:
         history = model.fit(to_model_input(x_fit), y_fit, batch_size=batch_size, epochs=epochs,
                             validation_data=validation, verbose=verbose,

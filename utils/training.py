@@ -150,78 +150,111 @@ def floor_seconds_per_epoch(flops_per_image: float, n_images: int, peak_gflops: 
 # The feeding
 
 
-def in_memory_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True, repeat: bool = True,
-                      seed: int | None = None) -> "Any":
-    """A ``tf.data.Dataset`` of ``(images, labels)`` batches from arrays already in memory.
+def _inputs(x: Any) -> tuple[tuple[np.ndarray, ...], bool]:
+    """The input arrays of ``x`` (one array, or a list/tuple of arrays for a model with several inputs)."""
+    if isinstance(x, (list, tuple)):
+        return tuple(np.asarray(a) for a in x), True
+    return (np.asarray(x),), False
 
-    The arrays enter the pipeline once, whole (as Keras does for NumPy input); each epoch shuffles the
-    *indices* (``reshuffle_each_iteration``) and gathers a batch at a time, so no image is copied twice.
-    ``repeat=True`` makes it endless: :func:`fit_in_memory` then runs all epochs through ONE iterator, which
-    is the point. Epochs stay aligned: every pass is ``ceil(n / batch_size)`` batches, the last one partial.
+
+def _slice(x: Any, start: int, stop: int) -> Any:
+    """Images ``start:stop`` of ``x`` (one array, or each of a list/tuple of arrays)."""
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(a)[start:stop] for a in x]
+    return x[start:stop]
+
+
+def in_memory_dataset(x: Any, y: np.ndarray | None, batch_size: int, shuffle: bool = True, repeat: bool = True,
+                      seed: int | None = None) -> "Any":
+    """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches (``inputs`` alone if ``y`` is None) from arrays in memory.
+
+    ``x`` is one array, or a list/tuple of arrays for a model with several inputs (a Siamese pair); ``y`` the
+    targets, or None for a model whose ``train_step`` needs no targets (the VAE); ``y`` may be ``x`` itself
+    (an autoencoder), which is then kept once. The arrays enter the pipeline once, whole (as Keras does for NumPy
+    input); each epoch shuffles the *indices* (``reshuffle_each_iteration``) and gathers a batch at a time.
+    ``repeat=True`` makes it endless: :func:`fit_in_memory` then runs all epochs through ONE iterator, which is the
+    point. Epochs stay aligned: every pass is ``ceil(n / batch_size)`` batches, the last one partial.
     ``seed=None`` uses TensorFlow's global seed (set by ``env.setup``), so runs repeat.
     """
     import tensorflow as tf
 
     from utils.errors import CourseError
 
-    if len(x) != len(y) or len(y) == 0:
-        raise CourseError(f"in_memory_dataset needs as many labels as images, at least one ({len(x)} vs {len(y)}).")
+    xs, several = _inputs(x)
+    n = len(xs[0])
+    same_target = y is x
+    if n == 0 or any(len(a) != n for a in xs) or (y is not None and len(y) != n):
+        sizes = [len(a) for a in xs] + ([] if y is None else [len(y)])
+        raise CourseError(f"in_memory_dataset needs inputs and targets of one length, at least one image "
+                          f"(got {sizes}).")
     if batch_size < 1:
         raise CourseError(f"batch_size must be at least 1, not {batch_size}.")
-    indices = tf.data.Dataset.range(len(y))
+    indices = tf.data.Dataset.range(n)
     if shuffle:
-        indices = indices.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     indices = indices.batch(batch_size)
     if repeat:
         indices = indices.repeat()
-    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
-    batches = tf.data.Dataset.zip((indices, arrays)).map(
-        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)))
-    return batches.prefetch(tf.data.AUTOTUNE)
+    kept = xs if (y is None or same_target) else xs + (np.asarray(y),)
+    arrays = tf.data.Dataset.from_tensors(kept).repeat()
+
+    def gather(i, tensors):
+        picked = tuple(tf.gather(t, i) for t in tensors)
+        inputs = picked[:len(xs)] if several else picked[0]
+        if y is None:
+            return inputs
+        return inputs, (inputs if same_target else picked[-1])
+
+    return tf.data.Dataset.zip((indices, arrays)).map(gather).prefetch(tf.data.AUTOTUNE)
 
 
-def validation_callback(x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> "keras.callbacks.Callback":
-    """A callback that adds ``val_loss`` and ``val_accuracy`` at each epoch's end, without tf.data.
+def validation_callback(x: Any, y: np.ndarray | None = None, batch_size: int = 1000) -> "keras.callbacks.Callback":
+    """A callback that adds ``val_`` + each of the model's metrics (``val_loss``, ...) at each epoch's end, no tf.data.
 
-    For a softmax classifier trained on integer labels (the seed CNN): it predicts batch by batch with
-    ``predict_on_batch`` and computes cross-entropy (probabilities clipped at 1e-7, as Keras does) and accuracy
-    in NumPy. Keras' own ``validation_data`` makes a new tf.data iterator every epoch, and the epoch after a new
-    iterator often runs at two thirds of the speed on a 2-core CPU (see ``make bench`` notes in
-    :mod:`utils.bench`). Put it after ``SwapEMAWeights(swap_on_epoch=True)`` so it sees the averaged weights.
+    It runs the model's own ``test_on_batch`` (its compiled loss and metrics, or its own ``test_step``) on
+    ``batch_size`` images at a time and averages the batch results weighted by batch size: exactly what
+    ``model.evaluate`` gives for losses and mean metrics such as accuracy (not for metrics that are not means,
+    such as AUC). Keras' own ``validation_data`` makes a new tf.data iterator every epoch, and the epoch after a
+    new iterator often runs at two thirds of the speed on a 2-core CPU (see :mod:`utils.bench`). Put it after
+    ``SwapEMAWeights(swap_on_epoch=True)`` so it sees the averaged weights.
     """
     import keras
 
-    class ValidationEvaluator(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.x, self.y, self.batch_size = x, np.asarray(y).astype(np.int64), int(batch_size)
+    n = len(_inputs(x)[0][0])
 
-        def evaluate(self) -> tuple[float, float]:
-            """Cross-entropy and accuracy of the model's current weights on the validation arrays."""
-            probabilities = np.concatenate([
-                np.asarray(self.model.predict_on_batch(self.x[i:i + self.batch_size]), dtype=np.float64)
-                for i in range(0, len(self.y), self.batch_size)])
-            picked = np.clip(probabilities[np.arange(len(self.y)), self.y], 1e-7, 1.0)
-            return float(-np.mean(np.log(picked))), float(np.mean(probabilities.argmax(axis=1) == self.y))
+    class ValidationEvaluator(keras.callbacks.Callback):
+        def evaluate(self) -> dict[str, float]:
+            """The model's loss and metrics on the validation arrays, with its current weights."""
+            totals: dict[str, float] = {}
+            for start in range(0, n, batch_size):
+                stop = min(n, start + batch_size)
+                targets = None if y is None else y[start:stop]
+                logs = self.model.test_on_batch(_slice(x, start, stop), targets, return_dict=True)
+                for key, value in logs.items():
+                    totals[key] = totals.get(key, 0.0) + float(value) * (stop - start)
+            return {key: total / n for key, total in totals.items()}
 
         def on_epoch_end(self, epoch, logs=None):
-            loss, accuracy = self.evaluate()
+            results = self.evaluate()
             if logs is not None:
-                logs["val_loss"], logs["val_accuracy"] = loss, accuracy
+                logs.update({f"val_{key}": value for key, value in results.items()})
 
     return ValidationEvaluator()
 
 
-def fit_in_memory(model: "keras.Model", x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
-                  validation_data: tuple[np.ndarray, np.ndarray] | None = None, callbacks: list | None = None,
-                  verbose: int = 2, seed: int | None = None) -> "keras.callbacks.History":
+def fit_in_memory(model: "keras.Model", x: Any, y: np.ndarray | None = None, epochs: int = 1, batch_size: int = 32,
+                  validation_data: tuple | None = None, callbacks: list | None = None, verbose: int = 2,
+                  seed: int | None = None, validation_batch_size: int | None = None) -> "keras.callbacks.History":
     """``model.fit`` on in-memory arrays, the same training, without the slow epochs (see :func:`validation_callback`).
 
-    Same epochs, steps (``ceil(n / batch_size)``, the last batch partial) and per-epoch reshuffling as
-    ``model.fit(x, y, batch_size=..., epochs=..., validation_data=...)``; the batches come from one endless
+    Takes what ``model.fit(x, y, batch_size=..., epochs=..., validation_data=...)`` takes for arrays: ``x`` one
+    array or a list of arrays (several inputs), ``y`` the targets or None (a model whose ``train_step`` needs
+    none), ``validation_data`` as ``(x_val, y_val)`` or ``(x_val,)``. Same epochs, steps (``ceil(n /
+    batch_size)``, the last batch partial) and per-epoch reshuffling; the batches come from one endless
     :func:`in_memory_dataset` iterator for the whole run, and the validation split, if any, is measured by
-    :func:`validation_callback`, placed after any ``SwapEMAWeights`` in ``callbacks`` (so on the averaged weights)
-    and before the others (so an epoch timer's ``seconds`` include it).
+    :func:`validation_callback` (``validation_batch_size`` images at a time, default ``batch_size``, as Keras),
+    placed after any ``SwapEMAWeights`` in ``callbacks`` (so on the averaged weights) and before the others (so
+    ``EarlyStopping`` sees ``val_loss`` and an epoch timer's ``seconds`` include the validation).
     """
     import keras
 
@@ -231,10 +264,13 @@ def fit_in_memory(model: "keras.Model", x: np.ndarray, y: np.ndarray, epochs: in
         raise CourseError(f"epochs must be at least 1, not {epochs}.")
     callbacks = list(callbacks or [])
     if validation_data is not None:
+        if not isinstance(validation_data, tuple) or len(validation_data) not in (1, 2):
+            raise CourseError("validation_data must be (x_val, y_val) or (x_val,), as for model.fit.")
         swaps = [i for i, cb in enumerate(callbacks) if isinstance(cb, keras.callbacks.SwapEMAWeights)]
         at = swaps[-1] + 1 if swaps else 0
-        callbacks.insert(at, validation_callback(*validation_data))
-    steps = math.ceil(len(y) / batch_size)
+        x_val, y_val = validation_data if len(validation_data) == 2 else (validation_data[0], None)
+        callbacks.insert(at, validation_callback(x_val, y_val, validation_batch_size or batch_size))
+    steps = math.ceil(len(_inputs(x)[0][0]) / batch_size)
     dataset = in_memory_dataset(x, y, batch_size, shuffle=True, repeat=True, seed=seed)
     return model.fit(dataset, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose,
                      callbacks=callbacks)
