@@ -191,10 +191,11 @@ def test_training_watches_the_held_out_split_never_the_test_set(monkeypatch):
         return real_fit(self, x, y, validation_data=validation_data, **kwargs)
 
     monkeypatch.setattr(keras.Model, "fit", spy)
-    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0, holdout=16)
+    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0, holdout=16,
+                                        in_memory=False)
     assert seen["n_fit"] == 48 and set(history) >= {"val_accuracy", "val_loss"}
     np.testing.assert_array_equal(seen["validation"][1], data.y_train[-16:])
-    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0)
+    history, _ = models.train_mnist_cnn(models.compile_seed(tiny_cnn()), data, 1, 32, verbose=0, in_memory=False)
     assert seen["n_fit"] == 64 and seen["validation"] is None and "val_accuracy" not in history
 
 

@@ -209,7 +209,9 @@ def choose_precision(device: str | None = None) -> str:
       trained at about 13-14 s per epoch against 21-40 s in float32, and reached 99.2% test accuracy too;
       on AMX CPUs it was measured 1.4-1.8x faster.
     - any other CPU: ``float32``; without those instructions bfloat16 is emulated and slower.
-    - ``jit_compile=True`` (XLA) is used nowhere: 7-13x slower on CPU.
+    - ``jit_compile=True`` (XLA) is used nowhere. Measured again for issue 19 (TensorFlow 2.21, Keras 3.15, CPU):
+      Keras will not compile the seed CNN's training step with XLA, and layer by layer XLA ran at 0.2-0.6x the
+      speed of the default oneDNN kernels.
     """
     if device is None:
         quiet_tensorflow()

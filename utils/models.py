@@ -7,8 +7,10 @@ chosen recipe trained again on all training images. Later notebooks (what a CNN 
 adversarial examples) need that final model without training it again, so :func:`load_or_train_mnist_cnn` keeps it
 as a ``.keras`` file in ``env.cache_dir("models")``:
 
-- the cache is keyed by what changes the model: the architecture and compile settings (Keras config,
-  including the precision policy), the data (source, sizes and a fingerprint of the arrays) and the epochs;
+- the cache is keyed by what changes the model: the architecture and compile settings (Keras config), the data
+  (source, sizes and a fingerprint of the arrays), the epochs and the batch size. The precision it trained in
+  is recorded in the note next to the file but is not part of the key: bfloat16 and float32 training reach the
+  same accuracy (``make bench``), and a cached model computes in float32 either way;
 - a missing or stale file (different key) is trained again; a matching one is loaded;
 - it prints which of the two it did.
 
@@ -331,7 +333,7 @@ def epoch_timer() -> "keras.callbacks.Callback":
 
 def train_mnist_cnn(model: "keras.Model", data: "MnistData", epochs: int, batch_size: int = BATCH_SIZE,
                     verbose: int = 2, timer: "keras.callbacks.Callback | None" = None, holdout: int = 0,
-                    in_memory: bool = False) -> tuple[dict[str, list[float]], float]:
+                    in_memory: bool = True) -> tuple[dict[str, list[float]], float]:
     """Fit on the training images; the test set is never looked at here.
 
     ``holdout=0`` (the final model): fit on all training images, with no validation. ``holdout=n``: fit on all
@@ -339,9 +341,9 @@ def train_mnist_cnn(model: "keras.Model", data: "MnistData", epochs: int, batch_
     weights, if any). Returns the history and the typical training seconds per epoch (see :func:`epoch_timer`;
     pass your own ``timer`` to read its per-epoch times afterwards).
 
-    ``in_memory=True`` trains the same way through :func:`utils.training.fit_in_memory` (one tf.data iterator for
-    all epochs, validation without tf.data), which avoids the epochs that run at two thirds of the speed on a
-    2-core CPU; :func:`load_or_train_mnist_cnn` and ``make bench`` use it. ``False`` is plain ``model.fit``.
+    ``in_memory=True`` (the default) trains through :func:`utils.training.fit_in_memory` (one tf.data iterator
+    for all epochs, validation without tf.data), which avoids the epochs that run at two thirds of the speed on a
+    2-core CPU. ``False`` is plain ``model.fit`` on the arrays (``make bench --keras-input`` measures it).
     """
     timer = epoch_timer() if timer is None else timer
     if holdout:
@@ -424,8 +426,7 @@ def load_or_train_mnist_cnn(fast: bool | None = None, epochs: int | None = None,
         print(f"Training the CNN ({epochs} epochs on {len(data.y_train):,} images) because {why}.")
     set_precision(policy)
     try:
-        history, seconds = train_mnist_cnn(model, data, epochs, batch_size, verbose=2 if verbose else 0,
-                                           in_memory=True)
+        history, seconds = train_mnist_cnn(model, data, epochs, batch_size, verbose=2 if verbose else 0)
     finally:
         set_precision(previous)
     info = save_to_cache(model, data, epochs, history, seconds, name=name, fast=fast, batch_size=batch_size,

@@ -1,6 +1,8 @@
 """Training speed: what an epoch costs in arithmetic, what this machine can do, and feeding that keeps up.
 
-Used by ``make bench`` (:mod:`utils.bench`) and by the training helpers in :mod:`utils.models`.
+Used by ``make bench`` (:mod:`utils.bench`), by the training helpers in :mod:`utils.models`,
+:mod:`utils.transfer` and :mod:`utils.autoencoders`, and by the notebooks' longer training runs
+(:func:`fit_in_memory`, introduced in notebook 04).
 
 - The arithmetic. :func:`layer_macs` counts the multiply-adds of a model's convolution and dense layers for one
   image, from their shapes; :func:`training_flops` turns them into floating-point operations per *training*
