@@ -80,6 +80,25 @@ def test_vae_losses_train_step_and_save_load(tmp_path):
     assert isinstance(loaded, ae.VAE) and isinstance(loaded.encoder.get_layer("z"), ae.Sampling)
 
 
+def test_train_vae_goes_through_fit_in_memory_with_validation(monkeypatch):
+    from utils import training
+
+    calls = []
+
+    def spy(model, x, y=None, **kwargs):
+        calls.append((y, kwargs))
+        return training.fit_in_memory(model, x, y, **kwargs)
+
+    monkeypatch.setattr(ae, "fit_in_memory", spy)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (48, 28, 28), dtype=np.uint8)
+    recipe = dict(ae.VAE_RECIPE, hidden=16, epochs=2, fast_epochs=1, batch_size=16)
+    model, info = ae.train_vae(images[:32], images[32:], recipe=recipe, fast=False)
+    assert len(calls) == 1 and calls[0][0] is None and calls[0][1]["epochs"] == 2
+    assert set(info["history"]) == {"loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl"}
+    assert len(info["history"]["val_kl"]) == 2 and model.predict(images[:2], verbose=0).shape == (2, 28, 28, 1)
+
+
 def test_latent_grid_order_and_messages():
     def decode(z):  # an "image" whose pixels hold the two coordinates
         return np.stack([np.full((len(z), 2, 2), 0.0) + z[:, :1, None], np.zeros((len(z), 2, 2))], axis=1)[:, 0]

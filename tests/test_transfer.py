@@ -159,9 +159,19 @@ def test_a_broken_cached_source_is_trained_again(capsys):
     assert "could not be read" in capsys.readouterr().out and model.course_cache.status == "trained"
 
 
-def test_regimes_run_on_tiny_data_and_leave_the_source_alone():
+def test_regimes_run_on_tiny_data_and_leave_the_source_alone(monkeypatch):
+    from utils import training
+
+    calls = []
+
+    def spy(model, x, y=None, **kwargs):  # every training goes through fit_in_memory, with its validation split
+        calls.append(kwargs)
+        return training.fit_in_memory(model, x, y, **kwargs)
+
+    monkeypatch.setattr(transfer, "fit_in_memory", spy)
     x, y = tiny_images(200)
-    source, _ = transfer.train_source(x[:150], y[:150], x[150:], y[150:], epochs=1)
+    source, info = transfer.train_source(x[:150], y[:150], x[150:], y[150:], epochs=1)
+    assert len(calls) == 1 and "val_loss" in info["history"] and "val_accuracy" in info["history"]
     base = transfer.source_base(source)
     before = [w.copy() for w in base.get_weights()]
     results = transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, max_epochs=2)
@@ -172,6 +182,9 @@ def test_regimes_run_on_tiny_data_and_leave_the_source_alone():
     assert tuned["all"].fine_tune_from > 0 and tuned["scratch"].fine_tune_from == 0
     assert len(tuned["all"].history["loss"]) == tuned["all"].epochs > tuned["all"].fine_tune_from
     assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
+    # scratch, the head on features, last block, all; EarlyStopping saw val_loss (else Keras warns and skips)
+    assert len(calls) == 5 and all(call["validation_data"] is not None for call in calls)
+    assert all("val_loss" in r.history for r in results)
     with pytest.raises(CourseError, match="Unknown regimes"):
         transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, regimes=("scratch", "half"))
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from utils import env
 from utils.errors import CourseError
+from utils.training import fit_in_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -210,7 +211,10 @@ def to_unit(images: Any) -> np.ndarray:
 
 def train_vae(x_train: Any, x_val: Any | None = None, recipe: dict[str, Any] | None = None,
               fast: bool | None = None, verbose: int = 0) -> tuple["keras.Model", dict[str, Any]]:
-    """Train :func:`build_vae` on images with ``recipe`` (default :data:`VAE_RECIPE`); returns (model, info)."""
+    """Train :func:`build_vae` on images with ``recipe`` (default :data:`VAE_RECIPE`); returns (model, info).
+
+    It trains through :func:`utils.training.fit_in_memory` (``model.fit``'s training, one data pipeline for the
+    run); with ``x_val``, the history also holds ``val_loss``, ``val_reconstruction`` and ``val_kl``."""
     keras = _keras()
     recipe = dict(VAE_RECIPE if recipe is None else recipe)
     fast = env.is_fast() if fast is None else fast
@@ -220,7 +224,8 @@ def train_vae(x_train: Any, x_val: Any | None = None, recipe: dict[str, Any] | N
     x = to_unit(x_train)
     val = None if x_val is None else (to_unit(x_val),)
     epochs = recipe["fast_epochs"] if fast else recipe["epochs"]
-    history = model.fit(x, batch_size=recipe["batch_size"], epochs=epochs, validation_data=val, verbose=verbose)
+    history = fit_in_memory(model, x, None, epochs=epochs, batch_size=recipe["batch_size"], validation_data=val,
+                            validation_batch_size=512, verbose=verbose)
     trained = model
     model = build_vae(recipe["latent_dim"], recipe["hidden"], seed=recipe["seed"])  # uncompiled: saved without
     model.set_weights(trained.get_weights())  # an optimizer, so loading it later warns about nothing
@@ -243,7 +248,7 @@ def load_or_train_vae(fast: bool | None = None, verbose: bool = True, retrain: b
     (x_train, y_train), _ = load_mnist(fast=fast, verbose=False)
     (x_fit, _), (x_val, _) = split_validation(x_train, y_train)
     _layer_classes()  # registers the classes that loading needs
-    recipe = {"vae": VAE_RECIPE, "data": cache.fingerprint(x_fit), "version": 1}
+    recipe = {"vae": VAE_RECIPE, "data": cache.fingerprint(x_fit), "version": 1, "feed": "in_memory"}
     return cache.load_or_train(VAE_NAME, recipe, lambda: train_vae(x_fit, x_val, fast=fast), fast=fast,
                                what="the MNIST VAE (2-D latent space)", retrain=retrain, verbose=verbose)
 

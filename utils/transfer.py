@@ -24,6 +24,7 @@ import numpy as np
 
 from utils import cache, env
 from utils.errors import CourseError
+from utils.training import fit_in_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -193,13 +194,16 @@ def early_stopping(patience: int = 5, start_from_epoch: int = 3) -> "keras.callb
 
 def train_source(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, epochs: int,
                  seed: int = env.DEFAULT_SEED) -> tuple["keras.Model", dict[str, Any]]:
-    """Train base + head on the source task; returns the model and its history (for the cache's note)."""
+    """Train base + head on the source task; returns the model and its history (for the cache's note).
+
+    It trains through :func:`utils.training.fit_in_memory`: ``model.fit``'s training (128 images a step,
+    reshuffled every epoch, validation loss and accuracy after each epoch) with one data pipeline for the run."""
     import keras
 
     keras.utils.set_random_seed(seed)
     model = compile_for(with_head(build_base(), len(np.unique(y)), name="source"), HEAD_LR)
-    history = model.fit(to_input(x), y, validation_data=(to_input(x_val), y_val), epochs=epochs,
-                        batch_size=128, verbose=0)
+    history = fit_in_memory(model, to_input(x), y, validation_data=(to_input(x_val), y_val), epochs=epochs,
+                            batch_size=128, validation_batch_size=512, verbose=0)
     return model, {"history": {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}}
 
 
@@ -212,7 +216,8 @@ def load_or_train_source(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val:
 
     recipe = {"model": cache.model_recipe(with_head(build_base(), len(np.unique(y)), name="source")),
               "data": cache.fingerprint(x, y, x_val, y_val), "epochs": int(epochs), "lr": HEAD_LR,
-              "batch": 128, "seed": env.DEFAULT_SEED, "policy": keras.mixed_precision.global_policy().name}
+              "batch": 128, "seed": env.DEFAULT_SEED, "policy": keras.mixed_precision.global_policy().name,
+              "feed": "in_memory"}
     return cache.load_or_train(name, recipe, lambda: train_source(x, y, x_val, y_val, epochs),
                                fast=fast, what=what, verbose=verbose, retrain=retrain)
 
@@ -257,8 +262,10 @@ def epochs_for(n_train: int, max_epochs: int = 20, max_steps: int = MAX_STEPS) -
 
 
 def _fit(model, x, y, xv, yv, epochs: int, patience: int) -> dict[str, list[float]]:
-    history = model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, verbose=0,
-                        callbacks=[early_stopping(patience)])
+    """``model.fit`` with early stopping on the validation split, through :func:`utils.training.fit_in_memory`
+    (same training, one data pipeline for the run; its validation runs before EarlyStopping reads val_loss)."""
+    history = fit_in_memory(model, x, y, validation_data=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE,
+                            validation_batch_size=512, verbose=0, callbacks=[early_stopping(patience)])
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
