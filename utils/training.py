@@ -255,8 +255,9 @@ def fit_in_memory(model: "keras.Model", x: Any, y: np.ndarray | None = None, epo
     batch_size)``, the last batch partial) and per-epoch reshuffling; the batches come from one endless
     :func:`in_memory_dataset` iterator for the whole run, and the validation split, if any, is measured by
     :func:`validation_callback` (``validation_batch_size`` images at a time, default ``batch_size``, as Keras),
-    placed after any ``SwapEMAWeights`` in ``callbacks`` (so on the averaged weights) and before the others (so
-    ``EarlyStopping`` sees ``val_loss`` and an epoch timer's ``seconds`` include the validation).
+    placed right after the last ``SwapEMAWeights`` in ``callbacks`` (so on the averaged weights), else first. The
+    callbacks after it see the ``val_`` numbers (``EarlyStopping``, ``History``) and an epoch timer among them counts
+    the validation in its ``seconds``; one listed before a ``SwapEMAWeights`` does not.
     """
     import keras
 
