@@ -107,8 +107,10 @@ q5 = Exercise(
 q6 = Exercise(
     name="q6",
     question="Compare the two scatter plots of validation digits: the plain autoencoder's codes and the VAE's "
-             "means. Why do points drawn from a standard normal decode to clean digits with the VAE's decoder "
-             "but often to blurs with the plain autoencoder's? A: the VAE's decoder has more parameters. "
+             "means. Points drawn from a standard normal decode to digits of every kind with the VAE's decoder; "
+             "points drawn from the box the plain autoencoder's codes fill give mostly a few kinds of digit "
+             "(count the 1s) and now and then a shape that is no digit at all. Why? "
+             "A: the VAE's decoder has more parameters. "
              "B: the KL term packs the VAE's codes around the origin, overlapping the prior with no big holes, "
              "while the plain codes spread over a region of their own with gaps the decoder never trained on. "
              "C: the plain autoencoder was trained for fewer epochs. D: the VAE sees the labels. "
@@ -119,7 +121,9 @@ q6 = Exercise(
            "Where does each model put its codes, and where does N(0, I) put its samples?"],
     solution_text="B. Sampling only works where the decoder was trained: the KL term makes the VAE's codes fill "
                   "the prior's region (noise in z also trains the decoder on the gaps between codes), while the "
-                  "plain autoencoder's codes sit in arms and clusters of any size, with empty space in between.",
+                  "plain autoencoder's codes sit in arms and clusters of any size, with empty space in between, so "
+                  "points drawn evenly from its box land mostly in the widest arms or in gaps the decoder never "
+                  "trained on.",
     solution_value="B",
     wrong_examples=("A", "C", "D"),
 )
