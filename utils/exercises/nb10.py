@@ -99,4 +99,32 @@ q4 = Exercise(
     wrong_examples=("confidence", "classes"),
 )
 
-EXERCISES = [q1, q2, q3, q4]
+q5 = Exercise(
+    name="q5",
+    question="The VAE's digits are softer and greyer than the GAN's (see the sharpness column and the pixel "
+             "histogram). Which explanation fits? 'A': the VAE's decoder has fewer parameters than the GAN's "
+             "generator. 'B': for each z the decoder outputs, pixel by pixel, the probability of ink, an average "
+             "over all the training digits that z could stand for, and averages of strokes that differ a little are "
+             "grey and soft; the GAN's generator is pushed by a judge that rejects anything unlike a real digit. "
+             "'C': the VAE was trained on blurred copies of the digits. 'D': a sigmoid output can never reach "
+             "exactly 0 or 1.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["One option is contradicted by the parameter counts printed above, another by notebook 09 (which images "
+           "did the VAE learn to reconstruct?).",
+           "The GAN's tanh output never reaches exactly -1 or 1 either, yet its digits are crisp.",
+           "Two numbers of z cannot say exactly where every stroke goes. What is the best single guess, under a "
+           "per-pixel loss, when several strokes are possible?"],
+    solution_text="B. The VAE's reconstruction loss scores every pixel on its own, so for a given z the best output "
+                  "is the per-pixel mean of the digits that z stands for: where their strokes disagree a little, the "
+                  "mean is grey. With only 2 latent numbers, each z stands for many different handwritings, so "
+                  "there is much to average. The GAN has no per-pixel target at all: its generator is scored by a "
+                  "discriminator, and a grey, averaged digit is easy for it to reject. (A: the decoder has more "
+                  "parameters than the generator; C: it trained on the same MNIST images as everything else; "
+                  "D: true, but the GAN's tanh cannot reach -1 or 1 exactly either.) Goodfellow, Bengio and "
+                  "Courville (Deep Learning, 2016, section 20.10.3) note that VAE samples tend to be blurry and that "
+                  "its causes were not fully known; averaging is the part you can see here.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]
