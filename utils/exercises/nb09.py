@@ -109,7 +109,7 @@ q6 = Exercise(
     question="Compare the two scatter plots of validation digits: the plain autoencoder's codes and the VAE's "
              "means. Points drawn from a standard normal decode to digits of every kind with the VAE's decoder; "
              "points drawn from the box the plain autoencoder's codes fill give mostly a few kinds of digit "
-             "(count the 1s) and now and then a shape that is no digit at all. Why? "
+             "(count the 1s), and some odd or smudged shapes. Why? "
              "A: the VAE's decoder has more parameters. "
              "B: the KL term packs the VAE's codes around the origin, overlapping the prior with no big holes, "
              "while the plain codes spread over a region of their own with gaps the decoder never trained on. "
