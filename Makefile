@@ -15,13 +15,14 @@ LAB_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template bench bench-gan test-floor clean
+.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template export bench bench-gan test-floor clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
 	@echo "make test       run every test in fast mode (unit tests, lint, notebooks with nbval)"
 	@echo "make test-full  run the notebooks with nbval in full mode (meant for a GPU machine)"
 	@echo "make notebooks  re-run every notebook in full mode, save outputs and measured runtimes"
+	@echo "make export     copy the lesson code marked #@save in the notebooks into utils (edit it in the notebook)"
 	@echo "make bench      train the MNIST CNN in full mode and record a benchmark line"
 	@echo "make bench-gan  train notebook 10's GAN in full mode and record a benchmark line"
 	@echo "make lint       check utils/, tests/ and the notebooks' code with ruff (make test does it too)"
@@ -58,6 +59,9 @@ notebooks: $(STAMP)
 
 template: $(STAMP)
 	$(BIN)/python -m utils.notebook_template --write
+
+export: $(STAMP)
+	$(BIN)/python -m utils.export
 
 bench: $(STAMP)
 	$(BIN)/python -m utils.bench
