@@ -1,5 +1,6 @@
-"""utils.gan: the judge's statistics on known cases, the Frechet distance against a closed form, a training
-smoke test on tiny data, the widget's function, image completion and bad input."""
+"""utils.gan: the lesson's losses against Keras' cross-entropy, the judge's statistics on known cases (drawn as asked,
+memorisation), the Frechet distance against a closed form, a training smoke test on tiny data, the step timer, the
+widget's function, image completion and bad input."""
 
 from __future__ import annotations
 
@@ -178,7 +179,7 @@ def test_players_shapes(upsample):
         gan.build_generator(upsample="pixelshuffle")
 
 
-@pytest.mark.parametrize("conditional,loss", [(True, "nonsaturating"), (False, "hinge"), (False, "saturating")])
+@pytest.mark.parametrize("conditional,loss", [(True, "nonsaturating"), (False, "nonsaturating"), (False, "saturating")])
 def test_train_step_moves_both_players(conditional, loss):
     import keras
 
@@ -215,6 +216,8 @@ def test_toy_gan_learns_a_shift():
 def test_unknown_loss_is_a_course_error():
     with pytest.raises(CourseError, match="loss must be"):
         gan.GAN(gan.build_toy_generator(), gan.build_toy_discriminator(), latent_dim=4, loss="wasserstein")
+    with pytest.raises(CourseError, match="loss must be"):
+        gan.GAN(gan.build_toy_generator(), gan.build_toy_discriminator(), latent_dim=4, loss="hinge")
 
 
 def test_draw_digits_is_repeatable_and_checks_input(tiny_generator):
@@ -285,3 +288,106 @@ def test_digits_png_is_a_png_strip():
     assert png[:4] == b"\x89PNG" and picture.size == (3 * 28 * 2, 28 * 2)
     with pytest.raises(CourseError):
         gan.digits_png(np.zeros((28, 28)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The lesson's losses (written in notebook 10) against Keras' binary cross-entropy on logits
+
+
+@pytest.fixture(scope="module")
+def logits():
+    rng = np.random.default_rng(3)
+    return rng.normal(0, 3, (64, 1)).astype("float32"), rng.normal(-1, 3, (64, 1)).astype("float32")
+
+
+def test_losses_match_keras_binary_crossentropy(logits):
+    import keras
+
+    real, fake = logits
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    ones, zeros = np.ones_like(real), np.zeros_like(real)
+    assert float(gan.discriminator_loss(real, fake)) == pytest.approx(float(bce(ones, real) + bce(zeros, fake)),
+                                                                      rel=1e-5)
+    assert float(gan.nonsaturating_generator_loss(fake)) == pytest.approx(float(bce(ones, fake)), rel=1e-5)
+    assert float(gan.saturating_generator_loss(fake)) == pytest.approx(-float(bce(zeros, fake)), rel=1e-5)
+    assert set(gan.GENERATOR_LOSSES) == {"nonsaturating", "saturating"}
+
+
+def test_the_saturating_loss_has_no_slope_where_the_fakes_are_rejected():
+    import tensorflow as tf
+
+    rejected = tf.Variable([[-10.0]])
+    slopes = {}
+    for name, loss in gan.GENERATOR_LOSSES.items():
+        with tf.GradientTape() as tape:
+            value = loss(rejected)
+        slopes[name] = float(tape.gradient(value, rejected)[0, 0])
+    assert abs(slopes["saturating"]) < 1e-4  # -sigmoid(-10)
+    assert slopes["nonsaturating"] == pytest.approx(-1.0, abs=1e-4)  # -(1 - sigmoid(-10))
+
+
+def test_losses_are_finite_for_extreme_logits():
+    extreme = np.array([[-200.0], [200.0]], dtype="float32")
+    for value in (gan.discriminator_loss(extreme, extreme), gan.nonsaturating_generator_loss(extreme),
+                  gan.saturating_generator_loss(extreme)):
+        assert np.isfinite(float(value))
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawn as asked, memorisation
+
+
+def test_asked_for_share_counts_per_digit():
+    probs = np.eye(10)[[3, 3, 1, 2]]
+    shares = gan.asked_for_share(probs, [3, 5, 1, 1])
+    assert shares[3] == 1.0 and shares[5] == 0.0 and shares[1] == 0.5 and np.isnan(shares[0])
+    with pytest.raises(CourseError, match="one asked-for label"):
+        gan.asked_for_share(probs, [1, 2])
+
+
+def test_nearest_training_distances_find_copies_and_match_brute_force():
+    rng = np.random.default_rng(4)
+    train = rng.uniform(0, 1, (300, 28, 28)).astype("float32")
+    images = np.concatenate([train[:5], rng.uniform(0, 1, (7, 28, 28)).astype("float32")])
+    got = gan.nearest_training_distances(images, train, batch_size=4)
+    brute = np.sqrt(((images.reshape(12, 1, -1) - train.reshape(1, 300, -1)) ** 2).sum(-1)).min(1)
+    assert np.allclose(got[:5], 0, atol=1e-2) and np.allclose(got, brute, rtol=1e-4, atol=1e-2)
+    with pytest.raises(CourseError, match="same size"):
+        gan.nearest_training_distances(images, train[:, :14])
+
+
+def test_the_judge_catches_replayed_training_digits(small_judge_and_data):
+    judge, data = small_judge_and_data
+    ref = gan.real_reference(judge, data.x_test, n_sample=500, x_train=data.x_train)
+    assert 0 < ref.copy_threshold < ref.nearest_floor
+    replay = gan.to_judge_range(gan.to_gan_range(data.x_train[:500]))
+    caught = ref.report(replay, labels=data.y_train[:500])
+    assert caught.near_copies == 1.0 and caught.nearest_median < 1e-3
+    assert caught.asked_for_mean > 0.8  # real digits are drawn "as asked" by their own labels
+    honest = ref.report(ref.real_images01)
+    assert honest.near_copies == pytest.approx(0.01, abs=0.005)  # the threshold is the real digits' 1% quantile
+    assert "nearest training image" in caught.summary() and "drawn as the digit asked for" in caught.summary()
+    assert json.loads(json.dumps(caught.as_dict()))["near_copies"] == 1.0
+
+
+def test_time_steps_measures_a_tiny_recipe():
+    recipe = {"latent_dim": 8, "width": 8, "upsample": "transpose", "batch_size": 8, "steps": 4, "snapshot_every": 2,
+              "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating", "conditional": True}
+    x = np.random.default_rng(0).integers(0, 256, (32, 28, 28), dtype=np.uint8)
+    y = np.arange(32) % 10
+    assert gan.time_steps(recipe, x, y, steps=2, warmup=1) > 0
+    with pytest.raises(CourseError, match="steps and warmup"):
+        gan.time_steps(recipe, x, y, steps=0)
+
+
+def test_complete_images_searches_several_digits_at_once(tiny_generator):
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 1, (3, 28, 28)).astype("float32")
+    mask = np.ones((28, 28))
+    mask[14:] = 0
+    filled, losses = gan.complete_images(tiny_generator, images, mask, labels=[1, 2, 3], n_starts=4, steps=20)
+    assert filled.shape == (3, 4, 28, 28) and losses.shape == (3, 4)
+    assert np.allclose(filled[:, :, :14], images[:, None, :14])
+    assert np.all(np.diff(losses, axis=1) >= 0)
+    with pytest.raises(CourseError, match="one label per image"):
+        gan.complete_images(tiny_generator, images, mask, labels=[1], n_starts=2, steps=1)

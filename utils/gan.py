@@ -1,20 +1,25 @@
 """Generative adversarial networks for notebook 10: the models, their ``train_step``, the judge and a benchmark.
 
-- :class:`GAN`: a ``keras.Model`` whose ``train_step`` plays one round of the game (one discriminator step,
+- The lesson code, written in notebook 10 and generated at the end of this file by ``make export``: the three
+  losses (:func:`discriminator_loss`, :func:`saturating_generator_loss`, :func:`nonsaturating_generator_loss`)
+  and :class:`GAN`, a ``keras.Model`` whose ``train_step`` plays one round of the game (one discriminator step,
   one generator step) on a batch; conditional (the digit's label goes into both players) or not, for images or
   for the 1-D toy problem. Random draws go through a ``keras.random.SeedGenerator``.
 - :func:`build_generator` / :func:`build_discriminator`: small DCGAN-style players sized for a 2-core CPU
   (see :data:`RECIPES` for what was measured).
 - The judge (notebook 04's trained CNN, :func:`utils.models.load_or_train_mnist_cnn`):
   :func:`judge_outputs` (class probabilities and the 128 features of its ``dense`` layer),
-  :func:`confidence_share`, :func:`class_shares`, :func:`frechet_distance` and :func:`judge_report`, which
-  puts them together with the real-vs-real floor.
+  :func:`confidence_share`, :func:`class_shares`, :func:`asked_for_share` (does a conditional generator draw
+  the digit it was asked for), :func:`frechet_distance` (a Frechet distance in the judge's features),
+  :func:`nearest_training_distances` (memorisation) and :func:`judge_report`, which puts them together with the
+  real-vs-real floors (:func:`real_reference`).
+- :func:`time_steps`: milliseconds per training step of a recipe, measured where the notebook runs.
 - :func:`draw_digits`: the plain function behind the notebook's "draw a 7" widget; :func:`complete_image`:
   image completion by gradient descent on the latent vector.
 - ``python -m utils.gan`` trains the full-mode recipe and appends one JSON line to
   ``env.cache_dir("bench")/gan_results.jsonl`` (``make bench-gan``).
 
-TensorFlow/Keras is imported inside functions, so ``import utils.gan`` stays cheap.
+The generated :class:`GAN` subclasses ``keras.Model``, so ``import utils.gan`` imports Keras and TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from utils import env
 from utils.errors import CourseError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
+env.quiet_tensorflow()
+import keras  # noqa: E402  (the generated GAN subclasses keras.Model)
+import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
 
 #: The judge's confidence threshold, and the smallest share of samples each class must get.
 CONFIDENCE = 0.9
@@ -48,8 +55,8 @@ FEATURE_LAYER = "dense"
 NUM_CLASSES = 10
 
 #: Training recipes. ``full``: what notebook 10 and ``python -m utils.gan`` train on a CPU; ``fast``: a smoke run that
-#: still shows the shape of training; ``gpu``: the fuller default where a GPU is found. Measured on the course's
-#: 2-core CPU (mixed_bfloat16): the ``full`` recipe takes about 45 ms per step, so 4,000 steps take about 3 minutes.
+#: still shows the shape of training; ``gpu``: the fuller default where a GPU is found. Notebook 10 measures the
+#: milliseconds per step where it runs (:func:`time_steps`); ``make bench-gan`` records them with the quality.
 RECIPES: dict[str, dict[str, Any]] = {
     "full": {"latent_dim": 64, "width": 64, "upsample": "transpose", "batch_size": 64, "steps": 4000,
              "snapshot_every": 250, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
@@ -61,43 +68,6 @@ RECIPES: dict[str, dict[str, Any]] = {
             "snapshot_every": 500, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
             "conditional": True},
 }
-
-
-#: The TensorFlow DCGAN tutorial as published, timed on a 2-core CPU (course issue 13): the scale to beat.
-TUTORIAL_DCGAN = {"epochs": 50, "minutes": 95}
-#: What each lever did on the course's 2-core CPU (Intel Xeon with AMX bfloat16; other jobs may have run beside
-#: them): milliseconds per training step (one discriminator and one generator update) of the conditional GAN,
-#: timed over 100 steps after 20 warm-up steps. ``upsample``: "nearest" = UpSampling2D + Conv2D 3x3,
-#: "transpose" = Conv2DTranspose 4x4 stride 2.
-MEASURED_SPEED: list[dict[str, Any]] = [
-    {"upsample": "nearest", "width": 64, "batch": 64, "precision": "float32", "ms_per_step": 204.7},
-    {"upsample": "nearest", "width": 64, "batch": 32, "precision": "float32", "ms_per_step": 51.1},
-    {"upsample": "nearest", "width": 64, "batch": 128, "precision": "float32", "ms_per_step": 128.3},
-    {"upsample": "nearest", "width": 32, "batch": 64, "precision": "float32", "ms_per_step": 51.1},
-    {"upsample": "nearest", "width": 64, "batch": 64, "precision": "mixed_bfloat16", "ms_per_step": 102.3},
-    {"upsample": "transpose", "width": 64, "batch": 64, "precision": "float32", "ms_per_step": 80.8},
-    {"upsample": "transpose", "width": 64, "batch": 64, "precision": "mixed_bfloat16", "ms_per_step": 45.2},
-]
-#: Quality along one run of the chosen recipe (transpose, bfloat16, batch 64), conditional and not, judged every
-#: 1,000 steps on 1,000 samples against training digits (tuning never looked at the test set).
-MEASURED_QUALITY: list[dict[str, Any]] = [
-    {"conditional": True, "steps": 1000, "seconds": 46.4, "confident_share": 0.755, "smallest_class_share": 0.065,
-     "frechet_ratio": 14.36},
-    {"conditional": True, "steps": 2000, "seconds": 89.4, "confident_share": 0.843, "smallest_class_share": 0.078,
-     "frechet_ratio": 5.05},
-    {"conditional": True, "steps": 3000, "seconds": 132.8, "confident_share": 0.938, "smallest_class_share": 0.096,
-     "frechet_ratio": 2.11},
-    {"conditional": True, "steps": 4000, "seconds": 176.6, "confident_share": 0.977, "smallest_class_share": 0.096,
-     "frechet_ratio": 1.30},
-    {"conditional": False, "steps": 1000, "seconds": 53.5, "confident_share": 0.457, "smallest_class_share": 0.029,
-     "frechet_ratio": 26.56},
-    {"conditional": False, "steps": 2000, "seconds": 96.4, "confident_share": 0.640, "smallest_class_share": 0.055,
-     "frechet_ratio": 13.54},
-    {"conditional": False, "steps": 3000, "seconds": 139.2, "confident_share": 0.667, "smallest_class_share": 0.068,
-     "frechet_ratio": 11.18},
-    {"conditional": False, "steps": 4000, "seconds": 182.5, "confident_share": 0.717, "smallest_class_share": 0.043,
-     "frechet_ratio": 7.50},
-]
 
 
 def recipe_name(device: str, fast: bool) -> str:
@@ -119,8 +89,6 @@ def build_generator(latent_dim: int = 64, width: int = 64, conditional: bool = T
     ``"bilinear"``: UpSampling2D + Conv2D; ``"transpose"``: Conv2DTranspose with stride 2), batch norm and
     ReLU between, tanh at the end (Radford et al.'s guidelines).
     """
-    env.quiet_tensorflow()
-    import keras
     from keras import layers
 
     z = keras.Input(shape=(latent_dim,), name="z")
@@ -145,7 +113,7 @@ def build_generator(latent_dim: int = 64, width: int = 64, conditional: bool = T
         h = layers.BatchNormalization(name=f"bn{k}")(h)
         h = layers.ReLU(name=f"relu{k}")(h)
     image = layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32", name="image")(h)
-    return keras.Model(inputs, image, name=name)
+    return keras.Model(inputs if conditional else z, image, name=name)
 
 
 def build_discriminator(width: int = 64, conditional: bool = True, num_classes: int = NUM_CLASSES,
@@ -156,8 +124,6 @@ def build_discriminator(width: int = 64, conditional: bool = True, num_classes: 
     by projection (Miyato and Koyama, 2018): the score adds the dot product of the image's features with a
     learned vector per class, so "a real 7" and "a real 3" are judged apart.
     """
-    env.quiet_tensorflow()
-    import keras
     from keras import layers
 
     image = keras.Input(shape=(28, 28, 1), name="image")
@@ -182,7 +148,6 @@ def build_discriminator(width: int = 64, conditional: bool = True, num_classes: 
 
 def build_toy_generator(latent_dim: int = 4, hidden: int = 32, name: str = "toy_generator") -> "keras.Model":
     """For the 1-D game: noise -> one number."""
-    import keras
     from keras import layers
 
     return keras.Sequential([keras.Input(shape=(latent_dim,)), layers.Dense(hidden, activation="relu"),
@@ -191,7 +156,6 @@ def build_toy_generator(latent_dim: int = 4, hidden: int = 32, name: str = "toy_
 
 def build_toy_discriminator(hidden: int = 32, name: str = "toy_discriminator") -> "keras.Model":
     """For the 1-D game: one number -> a logit (sigmoid of it: the probability of "real")."""
-    import keras
     from keras import layers
 
     return keras.Sequential([keras.Input(shape=(1,)), layers.Dense(hidden), layers.LeakyReLU(negative_slope=0.2),
@@ -200,114 +164,6 @@ def build_toy_discriminator(hidden: int = 32, name: str = "toy_discriminator") -
 
 # ----------------------------------------------------------------------------------------------
 # The game
-
-
-LOSSES = ("nonsaturating", "saturating", "hinge")
-
-
-def _gan_class():
-    """Define :class:`GAN` on first use (it subclasses ``keras.Model``, which needs TensorFlow imported)."""
-    env.quiet_tensorflow()
-    import keras
-    import tensorflow as tf
-
-    class GAN(keras.Model):
-        """Generator and discriminator; ``fit(x)`` or ``fit((x, labels))`` plays the game, one round per batch.
-
-        ``loss``: ``"nonsaturating"`` (the discriminator's cross-entropy; the generator maximises log D(G(z)),
-        Goodfellow et al.'s practical choice), ``"saturating"`` (the generator minimises log(1 - D(G(z))), the
-        minimax formula as written) or ``"hinge"``.
-        """
-
-        def __init__(self, generator, discriminator, latent_dim: int, conditional: bool = True,
-                     loss: str = "nonsaturating", num_classes: int = NUM_CLASSES, seed: int = env.DEFAULT_SEED,
-                     **kwargs):
-            super().__init__(**kwargs)
-            if loss not in LOSSES:
-                raise CourseError(f"loss must be one of {LOSSES}, got {loss!r}.")
-            self.generator, self.discriminator = generator, discriminator
-            self.latent_dim, self.conditional, self.loss_name = int(latent_dim), bool(conditional), loss
-            self.num_classes = int(num_classes)
-            self.seed_generator = keras.random.SeedGenerator(seed)
-            self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
-
-        def compile(self, d_optimizer, g_optimizer, **kwargs):
-            super().compile(**kwargs)
-            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-        @property
-        def metrics(self):
-            return list(self.trackers.values())
-
-        def call(self, inputs, training=False):
-            return self.generator(inputs, training=training)
-
-        def _players_inputs(self, images, labels):
-            return [images, labels] if self.conditional else images
-
-        def _discriminator_loss(self, real_logits, fake_logits):
-            if self.loss_name == "hinge":
-                d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-            else:  # cross-entropy: -log D(x) - log(1 - D(G(z))), with D = sigmoid(logit)
-                d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
-            return d_loss
-
-        def _generator_loss(self, fake_logits):
-            if self.loss_name == "hinge":
-                return -tf.reduce_mean(fake_logits)
-            if self.loss_name == "saturating":  # minimise log(1 - D(G(z)))
-                return -tf.reduce_mean(tf.nn.softplus(fake_logits))
-            return tf.reduce_mean(tf.nn.softplus(-fake_logits))  # minimise -log D(G(z))
-
-        def train_step(self, data):
-            if self.conditional:
-                real, labels = data[0], tf.cast(data[1], "int32")
-            else:
-                real = data[0] if isinstance(data, (tuple, list)) else data
-                labels = None
-            batch = tf.shape(real)[0]
-            # 1. The discriminator learns to tell this batch of real images from fresh fakes.
-            z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-            fake = self.generator(self._players_inputs(z, labels) if self.conditional else z, training=True)
-            with tf.GradientTape() as tape:
-                real_logits = self.discriminator(self._players_inputs(real, labels), training=True)
-                fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
-                d_loss = self._discriminator_loss(real_logits, fake_logits)
-            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-            # 2. The generator learns to make the (updated) discriminator say "real".
-            z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-            if self.conditional:
-                labels = keras.random.randint((batch,), 0, self.num_classes, seed=self.seed_generator)
-            with tf.GradientTape() as tape:
-                fake = self.generator(self._players_inputs(z, labels) if self.conditional else z, training=True)
-                fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
-                g_loss = self._generator_loss(fake_logits)
-            grads = tape.gradient(g_loss, self.generator.trainable_weights)
-            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-            for name, value in (("d_loss", d_loss), ("g_loss", g_loss),
-                                ("d_real", tf.reduce_mean(tf.sigmoid(real_logits))),
-                                ("d_fake", tf.reduce_mean(tf.sigmoid(fake_logits)))):
-                self.trackers[name].update_state(value)
-            return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    return GAN
-
-
-_GAN = None
-
-
-def gan_class() -> type:
-    """The ``keras.Model`` subclass that plays the game (defined on first use; read its source in notebook 10)."""
-    global _GAN
-    if _GAN is None:
-        _GAN = _gan_class()
-    return _GAN
-
-
-def GAN(*args, **kwargs) -> "keras.Model":  # noqa: N802  (reads like the class it makes)
-    """Make a GAN: ``GAN(generator, discriminator, latent_dim, conditional=True, loss="nonsaturating")``."""
-    return gan_class()(*args, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,7 +195,6 @@ def to_judge_range(images: Any) -> np.ndarray:
 
 def feature_model(judge: "keras.Model", layer: str = FEATURE_LAYER) -> "keras.Model":
     """A model giving the judge's class probabilities and the activations of its layer ``layer``."""
-    import keras
 
     try:
         features = judge.get_layer(layer).output
@@ -417,6 +272,38 @@ def frechet_distance(features_a: Any, features_b: Any) -> float:
     return max(value, 0.0)
 
 
+def asked_for_share(probs: Any, labels: Any) -> np.ndarray:
+    """Per asked-for digit, the share of samples the judge reads as that digit (a conditional generator's test).
+
+    ``labels``: the digit each sample was asked for. Returns an array of 10 shares (NaN for a digit never asked).
+    """
+    p = _probabilities(probs)
+    asked = np.asarray(labels).astype(int).ravel()
+    if asked.shape != (len(p),):
+        raise CourseError(f"need one asked-for label per sample: {len(p)} samples, labels of shape {np.shape(labels)}.")
+    hit = p.argmax(axis=1) == asked
+    return np.array([hit[asked == d].mean() if np.any(asked == d) else np.nan for d in range(p.shape[1])])
+
+
+def nearest_training_distances(images01: Any, train01: Any, batch_size: int = 250) -> np.ndarray:
+    """For each image, the pixel (Euclidean) distance to its nearest training image; both in [0, 1].
+
+    A generator that replays training digits sits at 0; real test digits, never seen in training, give the scale
+    of an honest distance (the memorisation check of :func:`judge_report`).
+    """
+    a = np.asarray(images01, dtype="float32").reshape(len(images01), -1)
+    b = np.asarray(train01, dtype="float32").reshape(len(train01), -1)
+    if a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise CourseError(f"need images and training images of the same size, got {a.shape} and {b.shape}.")
+    b_norms = np.einsum("ij,ij->i", b, b)
+    out = np.empty(len(a))
+    for start in range(0, len(a), batch_size):
+        chunk = a[start:start + batch_size]
+        squared = np.einsum("ij,ij->i", chunk, chunk)[:, None] + b_norms[None] - 2 * chunk @ b.T
+        out[start:start + batch_size] = np.sqrt(np.clip(squared.min(axis=1), 0, None))
+    return out
+
+
 @dataclass
 class JudgeReport:
     """The judge's verdict on a set of samples (see :func:`judge_report`)."""
@@ -428,12 +315,25 @@ class JudgeReport:
     frechet: float
     frechet_floor: float | None = None
     mean_confidence: float = 0.0
+    #: Conditional generators: per asked-for digit, the share drawn as that digit (see :func:`asked_for_share`).
+    asked_for: list[float] | None = None
+    #: Memorisation: median distance to the nearest training image, the same for real test digits, and the share
+    #: of samples closer to a training image than ``copy_threshold`` (closer than 99% of real test digits are).
+    nearest_median: float | None = None
+    nearest_floor: float | None = None
+    near_copies: float | None = None
+    copy_threshold: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def frechet_ratio(self) -> float | None:
         """The Frechet distance in units of the real-vs-real floor."""
         return None if not self.frechet_floor else self.frechet / self.frechet_floor
+
+    @property
+    def asked_for_mean(self) -> float | None:
+        """The share of samples drawn as the digit they were asked for (all digits together)."""
+        return None if self.asked_for is None else float(np.nanmean(self.asked_for))
 
     @property
     def meets_target(self) -> bool:
@@ -446,30 +346,53 @@ class JudgeReport:
         """A few readable lines."""
         ratio = "" if self.frechet_ratio is None else f" ({self.frechet_ratio:.1f}x the real-vs-real floor " \
                                                       f"{self.frechet_floor:.2f})"
-        return "\n".join([
+        lines = [
             f"{self.n:,} samples: {self.confident_share:.1%} judged with confidence > {CONFIDENCE} "
             f"(mean top probability {self.mean_confidence:.3f})",
             "class shares: " + " ".join(f"{k}:{s:.0%}" for k, s in enumerate(self.class_shares))
             + f" (smallest {self.smallest_class_share:.1%})",
-            f"Frechet distance to real test digits: {self.frechet:.2f}{ratio}",
-        ])
+        ]
+        if self.asked_for is not None:
+            worst = int(np.nanargmin(self.asked_for))
+            lines.append(f"drawn as the digit asked for: {self.asked_for_mean:.1%} "
+                         f"(worst digit {worst}: {self.asked_for[worst]:.0%})")
+        lines.append(f"Frechet distance in the judge's features: {self.frechet:.2f}{ratio}")
+        if self.nearest_median is not None:
+            lines.append(f"nearest training image: median distance {self.nearest_median:.2f} (real test digits "
+                         f"{self.nearest_floor:.2f}); {self.near_copies:.1%} of samples closer than "
+                         f"{self.copy_threshold:.2f} (1% of real test digits are)")
+        return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["frechet_ratio"] = self.frechet_ratio
+        out["asked_for_mean"] = self.asked_for_mean
         out["meets_target"] = self.meets_target
         return out
 
 
 def judge_report(judge: "keras.Model", images01: np.ndarray, reference_features: np.ndarray,
-                 floor: float | None = None) -> JudgeReport:
-    """Judge images in [0, 1]: confidence share, class shares and Frechet distance to ``reference_features``."""
+                 floor: float | None = None, labels: Any = None, reference: "Reference | None" = None
+                 ) -> JudgeReport:
+    """Judge images in [0, 1]: confidence share, class shares and Frechet distance to ``reference_features``.
+
+    ``labels`` (the digit each sample was asked for) adds :func:`asked_for_share`; a ``reference`` made with
+    training images (:func:`real_reference`) adds the memorisation check.
+    """
     probs, feats = judge_outputs(judge, images01)
     shares = class_shares(probs, NUM_CLASSES)
-    return JudgeReport(n=len(probs), confident_share=confidence_share(probs),
-                       class_shares=[round(float(s), 4) for s in shares], smallest_class_share=float(shares.min()),
-                       frechet=frechet_distance(feats, reference_features), frechet_floor=floor,
-                       mean_confidence=float(probs.max(axis=1).mean()))
+    report = JudgeReport(n=len(probs), confident_share=confidence_share(probs),
+                         class_shares=[round(float(s), 4) for s in shares], smallest_class_share=float(shares.min()),
+                         frechet=frechet_distance(feats, reference_features), frechet_floor=floor,
+                         mean_confidence=float(probs.max(axis=1).mean()))
+    if labels is not None:
+        report.asked_for = [round(float(s), 4) for s in asked_for_share(probs, labels)]
+    if reference is not None and reference.train01 is not None:
+        distances = nearest_training_distances(images01, reference.train01)
+        report.nearest_median, report.nearest_floor = float(np.median(distances)), reference.nearest_floor
+        report.copy_threshold = reference.copy_threshold
+        report.near_copies = float(np.mean(distances < reference.copy_threshold))
+    return report
 
 
 def fooling_noise(judge: "keras.Model", n: int = 1000, steps: int = 10, step_size: float = 0.02, seed: int = 0
@@ -480,7 +403,6 @@ def fooling_noise(judge: "keras.Model", n: int = 1000, steps: int = 10, step_siz
     log-probability of that class (as in adversarial examples): it still looks like noise to a person, yet a
     judge that only counts confident, evenly spread answers would score it perfectly.
     """
-    import tensorflow as tf
 
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise CourseError(f"n must be a whole number >= 1, got {n!r}.")
@@ -496,21 +418,32 @@ def fooling_noise(judge: "keras.Model", n: int = 1000, steps: int = 10, step_siz
 
 @dataclass
 class Reference:
-    """Real test digits for the judge: features of the reference set and the real-vs-real floor."""
+    """Real test digits for the judge: features of the reference set, the real-vs-real floors, the training images."""
 
     features: np.ndarray
     floor: float
     real_images01: np.ndarray
     n_reference: int
     n_sample: int
+    judge: Any = field(default=None, repr=False)
+    train01: np.ndarray | None = field(default=None, repr=False)
+    nearest_floor: float | None = None
+    copy_threshold: float | None = None
+
+    def report(self, images01: np.ndarray, labels: Any = None) -> JudgeReport:
+        """:func:`judge_report` of ``images01`` against this reference (with the memorisation check if it has one)."""
+        return judge_report(self.judge, images01, self.features, self.floor, labels=labels, reference=self)
 
 
-def real_reference(judge: "keras.Model", x_test: np.ndarray, n_sample: int = 1000, seed: int = 0) -> Reference:
+def real_reference(judge: "keras.Model", x_test: np.ndarray, n_sample: int = 1000, seed: int = 0,
+                   x_train: np.ndarray | None = None) -> Reference:
     """Split the test digits at random (``seed``): ``n_sample`` of them are a real sample, the rest the reference.
 
     The floor is the Frechet distance of that real sample to the reference: what a perfect generator would
     score with ``n_sample`` samples (the distance shrinks, but never to 0, as samples grow). The split is random
-    because MNIST's test set is ordered (its two halves come from different groups of writers).
+    because MNIST's test set is ordered (its two halves come from different groups of writers). With ``x_train``
+    (the generator's training digits) the reference also holds the memorisation floor: the real sample's median
+    distance to its nearest training image, and the distance only 1% of real test digits come closer than.
     """
     x = np.asarray(x_test)
     if len(x) < 2 * n_sample:
@@ -520,8 +453,15 @@ def real_reference(judge: "keras.Model", x_test: np.ndarray, n_sample: int = 100
     reference, sample = images[order[n_sample:]], images[order[:n_sample]]
     _, ref_feats = judge_outputs(judge, reference)
     _, sample_feats = judge_outputs(judge, sample)
-    return Reference(features=ref_feats, floor=frechet_distance(sample_feats, ref_feats), real_images01=sample,
-                     n_reference=len(reference), n_sample=n_sample)
+    out = Reference(features=ref_feats, floor=frechet_distance(sample_feats, ref_feats), real_images01=sample,
+                    n_reference=len(reference), n_sample=n_sample, judge=judge)
+    if x_train is not None:
+        train = np.asarray(x_train)
+        out.train01 = (train.astype("float32") / 255.0 if train.dtype == np.uint8 else
+                       np.asarray(train, "float32")).reshape(len(train), -1)
+        distances = nearest_training_distances(sample, out.train01)
+        out.nearest_floor, out.copy_threshold = float(np.median(distances)), float(np.quantile(distances, 0.01))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -602,8 +542,6 @@ def complete_image(generator: "keras.Model", image01: np.ndarray, mask: np.ndarr
     label (``n_starts`` each), so the visible part also decides which digit it is. Returns the completions
     (known pixels pasted back, in [0, 1]), their losses and labels, sorted best first.
     """
-    import keras
-    import tensorflow as tf
 
     image = np.asarray(image01, dtype="float32")
     known = np.asarray(mask, dtype="float32")
@@ -619,11 +557,53 @@ def complete_image(generator: "keras.Model", image01: np.ndarray, mask: np.ndarr
         labels_np = np.full(n_starts, int(label)) if label is not None else np.repeat(np.arange(NUM_CLASSES), n_starts)
     else:
         labels_np = np.full(n_starts, -1)
+    out = _fit_latents(generator, np.repeat(image[None], len(labels_np), axis=0), known, labels_np, steps,
+                       learning_rate, seed)
+    losses = np.sum(known[None] * (out - (image[None] * 2 - 1)) ** 2, axis=(1, 2)) / known.sum()
+    filled = known * image + (1 - known) * to_judge_range(out)[..., 0]
+    order = np.argsort(losses, kind="stable")
+    return filled[order], losses[order], labels_np[order]
+
+
+def complete_images(generator: "keras.Model", images01: np.ndarray, mask: np.ndarray, labels: Sequence[int],
+                    n_starts: int = 8, steps: int = 200, learning_rate: float = 0.05, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`complete_image` for several digits at once (one search, ``n_starts`` latent vectors per digit).
+
+    ``images01``: (N, 28, 28) in [0, 1]; ``labels``: each digit's label (a conditional generator) or None.
+    Returns the completions (N, n_starts, 28, 28), known pixels pasted back, and their losses on the known pixels
+    (N, n_starts), each digit's fits sorted best first.
+    """
+    images = np.asarray(images01, dtype="float32")
+    known = np.asarray(mask, dtype="float32")
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or known.shape != (28, 28):
+        raise CourseError(f"need images (N, 28, 28) and a 28x28 mask, got {images.shape} and {known.shape}.")
+    if not 0 < known.sum() < known.size:
+        raise CourseError("the mask must keep some pixels and hide some (1 = known, 0 = to fill in).")
+    conditional = len(generator.inputs) > 1
+    if conditional and (labels is None or len(labels) != len(images)):
+        raise CourseError("a conditional generator needs one label per image.")
+    labels_np = np.repeat(np.asarray(labels if conditional else np.full(len(images), -1), dtype=int), n_starts)
+    targets = np.repeat(images, n_starts, axis=0)
+    out = _fit_latents(generator, targets, known, labels_np, steps, learning_rate, seed)
+    losses = (np.sum(known[None] * (out - (targets * 2 - 1)) ** 2, axis=(1, 2)) / known.sum()).reshape(-1, n_starts)
+    filled = (known * targets + (1 - known) * to_judge_range(out)[..., 0]).reshape(len(images), n_starts, 28, 28)
+    order = np.argsort(losses, axis=1, kind="stable")
+    return np.take_along_axis(filled, order[..., None, None], axis=1), np.take_along_axis(losses, order, axis=1)
+
+
+def _fit_latents(generator: "keras.Model", targets01: np.ndarray, known: np.ndarray, labels_np: np.ndarray,
+                 steps: int, learning_rate: float, seed: int) -> np.ndarray:
+    """Adam on one latent vector per target: squared error on the known pixels plus a small pull towards the prior.
+
+    Returns the generator's images for the final vectors, (M, 28, 28) in [-1, 1].
+    """
+    conditional = len(generator.inputs) > 1
     latent_dim = int(generator.inputs[0].shape[-1])
-    z = tf.Variable(np.random.default_rng(seed).standard_normal((len(labels_np), latent_dim)).astype("float32"))
+    z = tf.Variable(np.random.default_rng(seed).standard_normal((len(targets01), latent_dim)).astype("float32"))
     labels = tf.constant(labels_np.astype("int32"))
-    target = tf.constant(image[None, ..., None] * 2 - 1)
-    weight = tf.constant(known[None, ..., None])
+    target = tf.constant(np.asarray(targets01, dtype="float32")[..., None] * 2 - 1)
+    weight = tf.constant(np.asarray(known, dtype="float32")[None, ..., None])
     optimizer = keras.optimizers.Adam(learning_rate)
 
     def draw():
@@ -638,21 +618,20 @@ def complete_image(generator: "keras.Model", image01: np.ndarray, mask: np.ndarr
 
     for _ in range(int(steps)):
         step()
-    out = np.asarray(draw())
-    losses = np.sum(known[None] * (out[..., 0] - (image[None] * 2 - 1)) ** 2, axis=(1, 2)) / known.sum()
-    filled = known * image + (1 - known) * to_judge_range(out)[..., 0]
-    order = np.argsort(losses, kind="stable")
-    return filled[order], losses[order], labels_np[order]
+    return np.asarray(draw())[..., 0]
 
 
 # ----------------------------------------------------------------------------------------------
 # Training: players, data pipeline, snapshots of a fixed-noise grid, the whole recipe
 
 
-def build_gan(recipe: dict[str, Any], precision: str = "float32", seed: int = env.DEFAULT_SEED) -> "keras.Model":
-    """Both players and the compiled :class:`GAN` for ``recipe`` (one of :data:`RECIPES`), layers in ``precision``."""
-    import keras
+def build_gan(recipe: dict[str, Any], precision: str = "float32", seed: int = env.DEFAULT_SEED,
+              model_class: type | None = None) -> "keras.Model":
+    """Both players and the compiled GAN for ``recipe`` (one of :data:`RECIPES`), layers in ``precision``.
 
+    ``model_class``: the class that plays the game (default :class:`GAN`; notebook 10 passes the one its cell
+    defines, so a learner's edit is what trains).
+    """
     previous = keras.mixed_precision.global_policy().name
     env.set_precision(precision)
     try:
@@ -660,16 +639,31 @@ def build_gan(recipe: dict[str, Any], precision: str = "float32", seed: int = en
         discriminator = build_discriminator(recipe["width"], recipe["conditional"])
     finally:
         env.set_precision(previous)
-    model = GAN(generator, discriminator, recipe["latent_dim"], conditional=recipe["conditional"],
-                loss=recipe["loss"], seed=seed)
+    model = (model_class or GAN)(generator, discriminator, recipe["latent_dim"], conditional=recipe["conditional"],
+                                 loss=recipe["loss"], seed=seed)
     model.compile(d_optimizer=keras.optimizers.Adam(recipe["d_lr"], beta_1=recipe["beta_1"]),
                   g_optimizer=keras.optimizers.Adam(recipe["g_lr"], beta_1=recipe["beta_1"]))
     return model
 
 
+def time_steps(recipe: dict[str, Any], x: np.ndarray, y: np.ndarray | None, precision: str = "float32",
+               steps: int = 20, warmup: int = 5, model_class: type | None = None) -> float:
+    """Milliseconds per training step (one D and one G update) of a fresh GAN for ``recipe``, on this machine.
+
+    ``warmup`` steps first (they trace the graph), then ``steps`` timed ones; the players are thrown away.
+    """
+    if int(steps) < 1 or int(warmup) < 1:
+        raise CourseError(f"steps and warmup must be >= 1, got {steps!r} and {warmup!r}.")
+    model = build_gan(recipe, precision, model_class=model_class)
+    stream = dataset(x, y if recipe["conditional"] else None, recipe["batch_size"])
+    model.fit(stream, steps_per_epoch=int(warmup), epochs=1, verbose=0, shuffle=False)
+    start = time.perf_counter()
+    model.fit(stream, steps_per_epoch=int(steps), epochs=1, verbose=0, shuffle=False)
+    return 1000 * (time.perf_counter() - start) / int(steps)
+
+
 def dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, seed: int = env.DEFAULT_SEED):
     """An endless, shuffled ``tf.data`` stream of (images in [-1, 1], labels) batches (or images alone)."""
-    import tensorflow as tf
 
     images = to_gan_range(x) if np.asarray(x).dtype == np.uint8 else np.asarray(x, dtype="float32")
     parts = images if y is None else (images, np.asarray(y, dtype="int32"))
@@ -684,13 +678,15 @@ def grid_inputs(latent_dim: int, per_class: int = 2, seed: int = 7) -> tuple[np.
     return z, labels
 
 
-def snapshot_callback(generator: "keras.Model", every: int, per_class: int = 2, log: bool = True):
+def snapshot_callback(generator: "keras.Model", every: int, per_class: int = 2, log: bool = True,
+                      keep_weights_at: int | None = None):
     """A Keras callback: every ``every`` steps (one "epoch" of ``fit``), draw the same noise through the generator.
 
     It keeps ``.frames`` (uint8, (snapshots, rows*28, 10*28)), ``.steps``, ``.seconds`` (training time so far)
     and ``.logs`` (the players' mean losses over each stretch), and prints one line per snapshot if ``log``.
+    With ``keep_weights_at`` (a step count), ``.kept_weights`` holds a copy of the generator's weights at that step
+    (to judge the generator part-way, against another run of that many steps).
     """
-    import keras
 
     z, labels = grid_inputs(int(generator.inputs[0].shape[-1]), per_class)
     conditional = len(generator.inputs) > 1
@@ -699,6 +695,7 @@ def snapshot_callback(generator: "keras.Model", every: int, per_class: int = 2, 
         def __init__(self):
             super().__init__()
             self.frames, self.steps, self.seconds, self.logs = [], [], [], []
+            self.kept_weights: list[np.ndarray] | None = None
             self._elapsed = 0.0
             self._start = 0.0
 
@@ -710,6 +707,8 @@ def snapshot_callback(generator: "keras.Model", every: int, per_class: int = 2, 
             images = generate(generator, len(labels), labels if conditional else None, latent=z)
             self.frames.append(tile(to_judge_range(images)[..., 0], ncols=NUM_CLASSES))
             self.steps.append((epoch + 1) * every)
+            if keep_weights_at is not None and self.steps[-1] == int(keep_weights_at):
+                self.kept_weights = [np.array(w) for w in generator.get_weights()]
             self.seconds.append(round(self._elapsed, 1))
             self.logs.append({k: round(float(v), 4) for k, v in (logs or {}).items()})
             if log:
@@ -745,8 +744,8 @@ def save_gif(frames: Sequence[np.ndarray], path, scale: int = 2, ms_per_frame: i
 
 
 def train_gan(recipe: dict[str, Any], x: np.ndarray, y: np.ndarray | None, precision: str = "float32",
-              callbacks: Sequence[Any] = (), seed: int = env.DEFAULT_SEED, log: bool = True
-              ) -> tuple["keras.Model", Any, float]:
+              callbacks: Sequence[Any] = (), seed: int = env.DEFAULT_SEED, log: bool = True,
+              model_class: type | None = None) -> tuple["keras.Model", Any, float]:
     """Train ``recipe`` on images ``x`` (uint8) and labels ``y``: returns the GAN, the snapshot callback and seconds.
 
     ``fit`` runs ``steps / snapshot_every`` "epochs" of ``snapshot_every`` steps each on an endless stream.
@@ -754,7 +753,7 @@ def train_gan(recipe: dict[str, Any], x: np.ndarray, y: np.ndarray | None, preci
     steps, every = int(recipe["steps"]), int(recipe["snapshot_every"])
     if steps < every or steps % every:
         raise CourseError(f"steps ({steps}) must be a multiple of snapshot_every ({every}).")
-    model = build_gan(recipe, precision, seed)
+    model = build_gan(recipe, precision, seed, model_class=model_class)
     snaps = snapshot_callback(model.generator, every, log=log)
     start = time.perf_counter()
     model.fit(dataset(x, y if recipe["conditional"] else None, recipe["batch_size"], seed),
@@ -768,7 +767,7 @@ def cache_recipe(recipe: dict[str, Any], precision: str, x: np.ndarray, y: np.nd
     from utils import cache
 
     return {"recipe": recipe, "precision": precision, "data": cache.fingerprint(x, y if y is not None else []),
-            "version": 1}
+            "version": 2}
 
 
 def float32_generator(generator: "keras.Model") -> "keras.Model":
@@ -791,8 +790,6 @@ def run_benchmark(recipe_key: str | None = None, steps: int | None = None, n_sam
                   precision: str | None = None, verbose: bool = True) -> dict[str, Any]:
     """Train a recipe on full-mode MNIST, judge 1,000 samples with notebook 04's CNN, append one JSON line."""
     course = env.setup(verbose=False)
-    import keras
-    import tensorflow as tf
 
     from utils.data import load_mnist
     from utils.models import load_or_train_mnist_cnn
@@ -808,7 +805,8 @@ def run_benchmark(recipe_key: str | None = None, steps: int | None = None, n_sam
     generator = float32_generator(model.generator)
     reference = real_reference(judge, data.x_test, n_samples)
     images = generate(generator, n_samples, balanced_labels(n_samples) if recipe["conditional"] else None, seed=1)
-    report = judge_report(judge, to_judge_range(images), reference.features, reference.floor)
+    labels = balanced_labels(n_samples) if recipe["conditional"] else None
+    report = judge_report(judge, to_judge_range(images), reference.features, reference.floor, labels=labels)
     record = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "recipe": key, "steps": recipe["steps"], "batch_size": recipe["batch_size"],
@@ -819,6 +817,7 @@ def run_benchmark(recipe_key: str | None = None, steps: int | None = None, n_sam
         "n_samples": n_samples,
         "confident_share": round(report.confident_share, 4),
         "smallest_class_share": round(report.smallest_class_share, 4),
+        "asked_for_share": None if report.asked_for_mean is None else round(report.asked_for_mean, 4),
         "class_shares": report.class_shares,
         "frechet": round(report.frechet, 3), "frechet_floor": round(report.frechet_floor, 3),
         "frechet_ratio": round(report.frechet_ratio, 2),
@@ -847,5 +846,96 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+
+# >>> generated from notebooks/10_gans.ipynb by `make export`: edit the notebook, not this block
+def discriminator_loss(real_logits, fake_logits):
+    """D's loss: -log D(x) on real images plus -log(1 - D(G(z))) on fakes, with D = sigmoid(logit)."""
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+
+def saturating_generator_loss(fake_logits):
+    """G's term of the minimax game as written: G minimises log(1 - D(G(z)))."""
+    return -ops.mean(ops.softplus(fake_logits))
+
+
+def nonsaturating_generator_loss(fake_logits):
+    """Goodfellow et al.'s fix: G minimises -log D(G(z)) (the same goal, but steep where G is losing)."""
+    return ops.mean(ops.softplus(-fake_logits))
+
+
+GENERATOR_LOSSES = {"nonsaturating": nonsaturating_generator_loss, "saturating": saturating_generator_loss}
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator; ``fit(x)`` or ``fit(x, labels)`` plays one round of the game per batch.
+
+    ``loss``: the generator's loss, "nonsaturating" or "saturating" (see GENERATOR_LOSSES). ``conditional``: both
+    players also take the digit's label. The tapes make this TensorFlow-backend code.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, conditional=True, loss="nonsaturating",
+                 num_classes=10, seed=env.DEFAULT_SEED, **kwargs):
+        super().__init__(**kwargs)
+        if loss not in GENERATOR_LOSSES:
+            raise CourseError(f"loss must be one of {sorted(GENERATOR_LOSSES)}, got {loss!r}.")
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.conditional, self.num_classes = int(latent_dim), bool(conditional), int(num_classes)
+        self.loss_name, self.generator_loss = loss, GENERATOR_LOSSES[loss]
+        self.seed_generator = keras.random.SeedGenerator(seed)  # every random draw below comes from it
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def with_labels(self, x, labels):
+        """What a player takes: images (or z) alone, or with their labels when the game is conditional."""
+        return [x, labels] if self.conditional else x
+
+    def train_step(self, data):
+        if self.conditional:
+            real, labels = data[0], ops.cast(data[1], "int32")
+        else:
+            real, labels = (data[0] if isinstance(data, (tuple, list)) else data), None
+        batch = tf.shape(real)[0]
+
+        # 1. D learns to tell this batch of real images from fresh fakes (G only draws here).
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(self.with_labels(z, labels), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(self.with_labels(real, labels), training=True)
+            fake_logits = self.discriminator(self.with_labels(fake, labels), training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling for float16 (a no-op otherwise)
+        grads = tape.gradient(scaled, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+
+        # 2. G learns to make the updated D say "real": new noise and, if conditional, random labels.
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        if self.conditional:
+            labels = keras.random.randint((batch,), 0, self.num_classes, seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.with_labels(z, labels), training=True)
+            fake_logits = self.discriminator(self.with_labels(fake, labels), training=True)
+            g_loss = self.generator_loss(fake_logits)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("d_real", ops.mean(ops.sigmoid(real_logits))),
+                            ("d_fake", ops.mean(ops.sigmoid(fake_logits)))):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+# <<< generated from notebooks/10_gans.ipynb
+
+
+# The benchmark runs after the generated block, so GAN is defined.
 if __name__ == "__main__":
     raise SystemExit(main())
