@@ -391,3 +391,19 @@ def test_complete_images_searches_several_digits_at_once(tiny_generator):
     assert np.all(np.diff(losses, axis=1) >= 0)
     with pytest.raises(CourseError, match="one label per image"):
         gan.complete_images(tiny_generator, images, mask, labels=[1], n_starts=2, steps=1)
+
+
+def test_snapshot_callback_keeps_the_weights_at_the_step_asked():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    g = gan.build_generator(latent_dim=8, width=8, conditional=False)
+    d = gan.build_discriminator(width=8, conditional=False)
+    model = gan.GAN(g, d, latent_dim=8, conditional=False)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    snaps = gan.snapshot_callback(g, every=1, log=False, keep_weights_at=1)
+    x = np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8)
+    model.fit(gan.dataset(x, None, 8), steps_per_epoch=1, epochs=2, verbose=0, callbacks=[snaps])
+    assert snaps.steps == [1, 2] and len(snaps.frames) == 2
+    assert snaps.kept_weights is not None and len(snaps.kept_weights) == len(g.get_weights())
+    assert any(not np.allclose(a, b) for a, b in zip(snaps.kept_weights, g.get_weights()))  # step 2 moved on
