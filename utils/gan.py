@@ -233,6 +233,11 @@ def _gan_class():
 
         def compile(self, d_optimizer, g_optimizer, **kwargs):
             super().compile(**kwargs)
+            if "mixed_float16" in (self.generator.dtype_policy.name, self.discriminator.dtype_policy.name):
+                # float16 gradients underflow to 0: scale each loss up, as Keras' compile does for one optimizer
+                d_optimizer, g_optimizer = (opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                                            else keras.optimizers.LossScaleOptimizer(opt)
+                                            for opt in (d_optimizer, g_optimizer))
             self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
         @property
@@ -273,7 +278,8 @@ def _gan_class():
                 real_logits = self.discriminator(self._players_inputs(real, labels), training=True)
                 fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
                 d_loss = self._discriminator_loss(real_logits, fake_logits)
-            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+                scaled = self.d_optimizer.scale_loss(d_loss)  # times the loss scale under float16, else unchanged
+            grads = tape.gradient(scaled, self.discriminator.trainable_weights)  # apply_gradients unscales them
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
             # 2. The generator learns to make the (updated) discriminator say "real".
             z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
@@ -283,7 +289,8 @@ def _gan_class():
                 fake = self.generator(self._players_inputs(z, labels) if self.conditional else z, training=True)
                 fake_logits = self.discriminator(self._players_inputs(fake, labels), training=True)
                 g_loss = self._generator_loss(fake_logits)
-            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+                scaled = self.g_optimizer.scale_loss(g_loss)
+            grads = tape.gradient(scaled, self.generator.trainable_weights)
             self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
             for name, value in (("d_loss", d_loss), ("g_loss", g_loss),
                                 ("d_real", tf.reduce_mean(tf.sigmoid(real_logits))),
