@@ -141,7 +141,8 @@ def _layer_classes():
             images = data[0] if isinstance(data, (tuple, list)) else data
             with tf.GradientTape() as tape:
                 values = self.losses_for(images, training=True)
-            grads = tape.gradient(values[0], self.trainable_weights)
+                scaled = self.optimizer.scale_loss(values[0])  # as Keras' train_step: loss scaling under float16
+            grads = tape.gradient(scaled, self.trainable_weights)  # apply_gradients unscales them
             self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
             return self._record(values)
 

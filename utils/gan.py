@@ -888,6 +888,11 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
+        if "mixed_float16" in (self.generator.dtype_policy.name, self.discriminator.dtype_policy.name):
+            # float16 gradients underflow to 0: scale each loss up, as Keras' compile does for its one optimizer
+            d_optimizer, g_optimizer = (opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                                        else keras.optimizers.LossScaleOptimizer(opt)
+                                        for opt in (d_optimizer, g_optimizer))
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
     @property
@@ -915,8 +920,8 @@ class GAN(keras.Model):
             real_logits = self.discriminator(self.with_labels(real, labels), training=True)
             fake_logits = self.discriminator(self.with_labels(fake, labels), training=True)
             d_loss = discriminator_loss(real_logits, fake_logits)
-            scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling for float16 (a no-op otherwise)
-        grads = tape.gradient(scaled, self.discriminator.trainable_weights)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # times the loss scale under float16, else unchanged
+        grads = tape.gradient(scaled, self.discriminator.trainable_weights)  # apply_gradients unscales them
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 
         # 2. G learns to make the updated D say "real": new noise and, if conditional, random labels.
