@@ -407,3 +407,13 @@ def test_snapshot_callback_keeps_the_weights_at_the_step_asked():
     assert snaps.steps == [1, 2] and len(snaps.frames) == 2
     assert snaps.kept_weights is not None and len(snaps.kept_weights) == len(g.get_weights())
     assert any(not np.allclose(a, b) for a, b in zip(snaps.kept_weights, g.get_weights()))  # step 2 moved on
+
+
+def test_recipe_name_picks_the_notebook_and_benchmark_recipes():
+    assert gan.recipe_name("CPU (2 cores)", fast=True) == "fast"
+    assert gan.recipe_name("CPU (2 cores)", fast=False) == "cpu"
+    assert gan.recipe_name("CPU (2 cores)", fast=False, notebook=False) == "full"
+    assert gan.recipe_name("GPU (NVIDIA T4)", fast=False) == "gpu"
+    assert gan.RECIPES["cpu"] == {**gan.RECIPES["full"], "steps": 2000}
+    for recipe in gan.RECIPES.values():
+        assert recipe["steps"] % recipe["snapshot_every"] == 0

@@ -57,26 +57,34 @@ NUM_CLASSES = 10
 #: Training recipes. ``full``: what notebook 10 and ``python -m utils.gan`` train on a CPU; ``fast``: a smoke run that
 #: still shows the shape of training; ``gpu``: the fuller default where a GPU is found. Notebook 10 measures the
 #: milliseconds per step where it runs (:func:`time_steps`); ``make bench-gan`` records them with the quality.
-#: ``full`` has 3,000 steps (4,000 before notebook 10 also trained an unconditional run) so that the notebook stays
-#: under 10 minutes on a 2-core float32 CPU.
+#: ``full`` (3,000 steps; 4,000 before) is what ``make bench-gan`` trains on a CPU: on the course's 2-core float32
+#: CPU it took 447 s and met the target (93.5% confident, 3.8x the floor). ``cpu``, the same with 2,000 steps, is
+#: what notebook 10 trains in full mode on a CPU, so that the notebook, which also trains an unconditional run,
+#: stays under 10 minutes there.
 RECIPES: dict[str, dict[str, Any]] = {
     "full": {"latent_dim": 64, "width": 64, "upsample": "transpose", "batch_size": 64, "steps": 3000,
              "snapshot_every": 250, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
              "conditional": True},
-    "fast": {"latent_dim": 64, "width": 64, "upsample": "transpose", "batch_size": 64, "steps": 300,
-             "snapshot_every": 50, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
+    "fast": {"latent_dim": 64, "width": 64, "upsample": "transpose", "batch_size": 64, "steps": 100,
+             "snapshot_every": 25, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
              "conditional": True},
+    "cpu": {"latent_dim": 64, "width": 64, "upsample": "transpose", "batch_size": 64, "steps": 2000,
+            "snapshot_every": 250, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
+            "conditional": True},
     "gpu": {"latent_dim": 64, "width": 128, "upsample": "transpose", "batch_size": 128, "steps": 10000,
             "snapshot_every": 500, "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "loss": "nonsaturating",
             "conditional": True},
 }
 
 
-def recipe_name(device: str, fast: bool) -> str:
-    """Which of :data:`RECIPES` to train: ``fast`` in fast mode, else ``gpu`` on a GPU and ``full`` on a CPU."""
+def recipe_name(device: str, fast: bool, notebook: bool = True) -> str:
+    """Which of :data:`RECIPES` to train: ``fast`` in fast mode, else ``gpu`` on a GPU; on a CPU ``cpu`` for
+    notebook 10 and ``full`` for the benchmark (``notebook=False``)."""
     if fast:
         return "fast"
-    return "gpu" if device.upper().startswith("GPU") else "full"
+    if device.upper().startswith("GPU"):
+        return "gpu"
+    return "cpu" if notebook else "full"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -302,7 +310,8 @@ def nearest_training_distances(images01: Any, train01: Any, batch_size: int = 25
     for start in range(0, len(a), batch_size):
         chunk = a[start:start + batch_size]
         squared = np.einsum("ij,ij->i", chunk, chunk)[:, None] + b_norms[None] - 2 * chunk @ b.T
-        out[start:start + batch_size] = np.sqrt(np.clip(squared.min(axis=1), 0, None))
+        nearest = squared.argmin(axis=1)  # float32 finds the neighbour; its distance is then computed exactly
+        out[start:start + batch_size] = np.linalg.norm(chunk.astype("float64") - b[nearest].astype("float64"), axis=1)
     return out
 
 
@@ -611,7 +620,7 @@ def _fit_latents(generator: "keras.Model", targets01: np.ndarray, known: np.ndar
     def draw():
         return generator([z, labels] if conditional else z, training=False)
 
-    @tf.function
+    @tf.function(autograph=False)  # no Python control flow to convert; one search per call
     def step():
         with tf.GradientTape() as tape:
             per_image = tf.reduce_sum(weight * (draw() - target) ** 2, axis=[1, 2, 3]) / tf.reduce_sum(weight)
@@ -796,7 +805,7 @@ def run_benchmark(recipe_key: str | None = None, steps: int | None = None, n_sam
     from utils.data import load_mnist
     from utils.models import load_or_train_mnist_cnn
 
-    key = recipe_key or recipe_name(course.device, fast=False)
+    key = recipe_key or recipe_name(course.device, fast=False, notebook=False)
     recipe = dict(RECIPES[key])
     if steps is not None:
         recipe["steps"] = int(steps) - int(steps) % recipe["snapshot_every"] or recipe["snapshot_every"]
