@@ -90,13 +90,15 @@ def test_to_model_input_scales_and_adds_a_channel():
 def test_choose_precision_per_device(monkeypatch):
     from utils import env
 
-    assert env.choose_precision("GPU: Tesla T4") == "mixed_float16"
+    assert env.choose_precision("GPU: Tesla T4", compute_capability=(7, 5)) == "mixed_float16"
+    assert env.choose_precision("GPU: NVIDIA A100", compute_capability=(8, 0)) == "mixed_bfloat16"
     monkeypatch.setattr(env, "_cpu_has_bf16", lambda: False)
     assert env.choose_precision("CPU (2 cores)") == "float32"
     monkeypatch.setattr(env, "_cpu_has_bf16", lambda: True)
     assert env.choose_precision("CPU (2 cores)") == "mixed_bfloat16"
     assert models.choose_precision is env.choose_precision   # older imports keep working
-    reasons = {policy: env.precision_reason(policy) for policy in ("float32", "mixed_bfloat16", "mixed_float16")}
+    reasons = {policy: env.precision_reason(policy, "CPU") for policy in ("float32", "mixed_bfloat16")}
+    reasons["mixed_float16"] = env.precision_reason("mixed_float16", "GPU: Tesla T4", compute_capability=(7, 5))
     assert "GPU" in reasons["mixed_float16"] and "without bfloat16" in reasons["float32"]
     assert "with bfloat16" in reasons["mixed_bfloat16"] and len(set(reasons.values())) == 3
 

@@ -519,7 +519,8 @@ def adversarial_training(model: "keras.Model", x, y, eps: float, epochs: int = 2
         with tf.GradientTape() as tape:
             probs = model(mixed, training=True)
             loss = loss_fn(yb, probs)
-        grads = tape.gradient(loss, model.trainable_variables)
+            scaled = optimizer.scale_loss(loss)  # as Keras' train_step: a LossScaleOptimizer scales, others don't
+        grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         hits = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(probs, axis=1, output_type=tf.int32), yb), tf.float32))
         return loss, hits

@@ -8,12 +8,15 @@ Every notebook's setup cell calls :func:`setup` first. It
   (``keras.utils.set_random_seed``) and asks TensorFlow for deterministic ops;
 - keeps TensorFlow's C++ start-up chatter out of the notebook (``TF_CPP_MIN_LOG_LEVEL=3``) while leaving
   oneDNN on: turning oneDNN off would make training about 1.7x slower on CPU;
-- lets TensorFlow grow GPU memory as needed instead of grabbing all of it;
+- lets TensorFlow grow GPU memory as needed instead of grabbing all of it (:func:`enable_memory_growth`; a note
+  when a GPU was already in use and it is too late);
 - applies the course's figure style (``utils.plots``: projector-sized, inline JPEG), also where a notebook draws
   only with matplotlib;
-- prints one line: mode, platform, device and library versions.
+- prints one line: mode, platform, device, the precision :func:`choose_precision` picks there (and why, in
+  short), library versions.
 
-:func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16).
+:func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16: by a
+GPU's compute capability, by a CPU's bfloat16 instructions).
 
 Notebooks that need no TensorFlow pass ``tensorflow=False`` and never import it (it costs about 5 s).
 """
@@ -56,6 +59,7 @@ class CourseEnv:
     seed: int
     tensorflow_version: str | None = None
     keras_version: str | None = None
+    precision: str | None = None  #: what :func:`choose_precision` picks here, and why (:func:`precision_summary`)
 
     @property
     def mode(self) -> str:
@@ -67,7 +71,8 @@ class CourseEnv:
             libs = f"TensorFlow {self.tensorflow_version}, Keras {self.keras_version}"
         else:
             libs = f"NumPy {np.__version__} (no TensorFlow needed here)"
-        return f"Course ready: {self.mode} mode | {self.platform} | {self.device} | {libs} | seed {self.seed}"
+        device = f"{self.device} | {self.precision}" if self.precision else self.device
+        return f"Course ready: {self.mode} mode | {self.platform} | {device} | {libs} | seed {self.seed}"
 
 
 def is_fast() -> bool:
@@ -179,15 +184,31 @@ def _c_stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def _tensorflow_device() -> str:
+def enable_memory_growth(gpus: list | None = None) -> list[str]:
+    """Let TensorFlow take GPU memory as it needs it, on every GPU, instead of all of it at the start (so a second
+    notebook on the same GPU still runs). Returns one line per GPU where that was too late: growth can only be
+    set before TensorFlow first uses the GPU, so restart the kernel and run the setup cell first."""
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = tf.config.list_physical_devices("GPU") if gpus is None else gpus
+    problems = []
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised: growth can no longer be changed
-            pass
+        except RuntimeError:  # this GPU is already initialised: its memory setting can no longer change
+            problems.append(f"Note: TensorFlow already uses {getattr(gpu, 'name', gpu)}, so it keeps all of its "
+                            "memory (a second notebook on this GPU may fail). Restart the kernel and run the "
+                            "setup cell first.")
+    return problems
+
+
+def _tensorflow_device(notes: list[str] | None = None) -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    problems = enable_memory_growth(gpus)
+    if notes is not None:
+        notes.extend(problems)
     if gpus:
         names = []
         for gpu in gpus:
@@ -197,17 +218,47 @@ def _tensorflow_device() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
-def choose_precision(device: str | None = None) -> str:
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """The lowest CUDA compute capability (major, minor) among the GPUs TensorFlow sees; None without a GPU, or
+    when a GPU does not report one (not an NVIDIA GPU)."""
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    found = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if not capability:
+            return None
+        found.append(tuple(int(part) for part in capability))
+    return min(found) if found else None
+
+
+def _gpu_policy(capability: tuple[int, int] | None) -> str:
+    if capability is None:
+        return "float32"
+    if capability >= (8, 0):
+        return "mixed_bfloat16"
+    if capability >= (7, 0):
+        return "mixed_float16"
+    return "float32"
+
+
+def choose_precision(device: str | None = None, compute_capability: tuple[int, int] | None = None) -> str:
     """The Keras dtype policy the course trains with on ``device`` (default: the one TensorFlow sees).
 
-    Chosen per device, and only where a speed-up was measured at equal accuracy (seed CNN, 10 epochs on the
-    offline MNIST, ``python -m utils.bench --precision P``):
+    ``compute_capability`` is the GPU's (major, minor); by default the one TensorFlow reports
+    (:func:`gpu_compute_capability`). Chosen per device:
 
-    - GPU: ``mixed_float16`` (tensor cores). Never on a CPU: float16 is unusably slow there.
+    - GPU with compute capability 8.0 or newer (A100, RTX 30xx, L4, H100): ``mixed_bfloat16``: tensor cores run
+      bfloat16, whose range is float32's, so no loss scaling is needed.
+    - GPU with compute capability 7.x (V100, T4, Colab's free GPU; RTX 20xx): ``mixed_float16``: tensor cores run
+      float16 only. Its gradients underflow below 6e-8, so losses are scaled: ``Model.compile`` wraps the
+      optimizer in a ``LossScaleOptimizer`` and the course's own train_steps call ``optimizer.scale_loss``.
+    - older GPUs (no tensor cores) and GPUs that report no compute capability: ``float32``.
     - CPU with bfloat16 instructions (``avx512_bf16``: AMD Zen 4 and later, Intel Cooper Lake; ``amx_bf16``:
       Intel Sapphire Rapids and later): ``mixed_bfloat16``. On the course's 2-core AMD EPYC (Zen 5) machine it
       trained at about 13-14 s per epoch against 21-40 s in float32, and reached 99.2% test accuracy too;
-      on AMX CPUs it was measured 1.4-1.8x faster.
+      on AMX CPUs it was measured 1.4-1.8x faster. Never float16 on a CPU: it is unusably slow there.
     - any other CPU: ``float32``; without those instructions bfloat16 is emulated and slower.
     - ``jit_compile=True`` (XLA) is used nowhere. Measured again for issue 19 (TensorFlow 2.21, Keras 3.15, CPU):
       Keras will not compile the seed CNN's training step with XLA, and layer by layer XLA ran at 0.2-0.6x the
@@ -219,19 +270,49 @@ def choose_precision(device: str | None = None) -> str:
 
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     if device.upper().startswith("GPU"):
-        return "mixed_float16"
+        return _gpu_policy(compute_capability or gpu_compute_capability())
     if _cpu_has_bf16():
         return "mixed_bfloat16"
     return "float32"
 
 
-def precision_reason(policy: str) -> str:
-    """Why :func:`choose_precision` picked ``policy``, as the end of a sentence (what the notebooks print)."""
-    return {
-        "mixed_float16": "a GPU: float16 maths on its tensor cores, weights kept in float32",
-        "mixed_bfloat16": "a CPU with bfloat16 instructions: bfloat16 maths, weights kept in float32",
-        "float32": "a CPU without bfloat16 instructions, where bfloat16 would be emulated and slower",
-    }.get(policy, "it was chosen by hand")
+def precision_reason(policy: str, device: str | None = None,
+                     compute_capability: tuple[int, int] | None = None) -> str:
+    """Why :func:`choose_precision` picked ``policy`` on ``device`` (default: the one TensorFlow sees), as the
+    end of a sentence (what the notebooks print)."""
+    if device is None:
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    if not device.upper().startswith("GPU"):
+        return {
+            "mixed_bfloat16": "a CPU with bfloat16 instructions: bfloat16 maths, weights kept in float32",
+            "float32": "a CPU without bfloat16 instructions, where bfloat16 would be emulated and slower",
+        }.get(policy, "it was chosen by hand")
+    capability = compute_capability or gpu_compute_capability()
+    if policy != _gpu_policy(capability):
+        return "it was chosen by hand"
+    if capability is None:
+        return "a GPU that reports no compute capability, so the safe choice"
+    cc = f"a GPU of compute capability {capability[0]}.{capability[1]}"
+    if policy == "mixed_bfloat16":
+        return f"{cc} (8.0 or newer): bfloat16 maths on its tensor cores, weights kept in float32"
+    if policy == "mixed_float16":
+        return f"{cc}: float16 maths on its tensor cores (no fast bfloat16) with loss scaling, weights in float32"
+    return f"{cc} (older than 7.0): no tensor cores, so 16-bit maths would not be faster"
+
+
+def precision_summary(device: str, compute_capability: tuple[int, int] | None = None) -> str:
+    """What the setup line says about precision: ``float32 (CPU without bfloat16)`` and the like."""
+    policy = choose_precision(device, compute_capability)
+    if not device.upper().startswith("GPU"):
+        why = "CPU with bfloat16" if policy == "mixed_bfloat16" else "CPU without bfloat16"
+    else:
+        capability = compute_capability or gpu_compute_capability()
+        why = "GPU" if capability is None else f"GPU compute capability {capability[0]}.{capability[1]}"
+        why += ", loss scaling" if policy == "mixed_float16" else ""
+    return f"{policy} ({why})"
 
 
 #: CPU flags (Linux ``/proc/cpuinfo``) of the instructions that make bfloat16 training fast.
@@ -252,6 +333,21 @@ def set_precision(policy: str) -> str:
 
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str) -> Iterator[str]:
+    """Build models under ``policy`` (``with env.dtype_policy("float32"): ...``); the global policy comes back after,
+    even on an error. For networks that hand-written loops differentiate: they want float32 whatever the course
+    trains in."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def _major_minor(version: str) -> tuple[int, int] | None:
@@ -289,8 +385,9 @@ def _installed_version(module: str) -> str | None:
 def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool = True,
           verbose: bool = True) -> CourseEnv:
     """Prepare a notebook: mode, seeds, quiet TensorFlow, GPU memory growth; print one summary line."""
-    tf_version = keras_version = None
+    tf_version = keras_version = precision = None
     device = f"CPU ({os.cpu_count()} cores)"
+    memory_notes: list[str] = []
     if tensorflow:
         quiet_tensorflow()
         import absl.logging
@@ -299,14 +396,17 @@ def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool
 
         absl.logging.set_verbosity(absl.logging.ERROR)
         tf.get_logger().setLevel("ERROR")
-        device = _tensorflow_device()
+        device = _tensorflow_device(memory_notes)
+        precision = precision_summary(device)
         tf_version, keras_version = tf.__version__, keras.__version__
     seed_everything(seed, tensorflow=tensorflow, deterministic=deterministic)
     importlib.import_module("utils.plots")  # every notebook gets the projector style and compact (JPEG) figures
     env = CourseEnv(fast=is_fast(), platform=platform_name(), device=device, seed=seed,
-                    tensorflow_version=tf_version, keras_version=keras_version)
+                    tensorflow_version=tf_version, keras_version=keras_version, precision=precision)
     if verbose:
         print(env.summary())
+        for note in memory_notes:
+            print(note)
         found = {"tensorflow": tf_version, "keras": keras_version, "ipywidgets": _installed_version("ipywidgets")}
         for note in version_notes(found):
             print(note)

@@ -415,8 +415,11 @@ def fooling_noise(judge: "keras.Model", n: int = 1000, steps: int = 10, step_siz
     judge that only counts confident, evenly spread answers would score it perfectly.
     """
 
+    from utils.models import as_float32
+
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise CourseError(f"n must be a whole number >= 1, got {n!r}.")
+    judge = as_float32(judge)  # input gradients in float32: in float16 small ones would become 0
     x = tf.Variable(np.random.default_rng(seed).uniform(0, 1, (n, 28, 28, 1)).astype("float32"))
     targets = tf.one_hot(np.arange(n) % NUM_CLASSES, NUM_CLASSES)
     for _ in range(int(steps)):
@@ -551,9 +554,10 @@ def complete_image(generator: "keras.Model", image01: np.ndarray, mask: np.ndarr
     ``n_starts`` latent vectors at once minimises the squared error on the known pixels (plus a small pull of z
     towards the prior). A conditional generator is given ``label``, or, when it is None, searched with every
     label (``n_starts`` each), so the visible part also decides which digit it is. Returns the completions
-    (known pixels pasted back, in [0, 1]), their losses and labels, sorted best first.
+    (known pixels pasted back, in [0, 1]), their losses and labels, sorted best first. A generator computing
+    in 16 bits is searched through its float32 copy (:func:`float32_generator`): its gradients stay nonzero.
     """
-
+    generator = float32_generator(generator)
     image = np.asarray(image01, dtype="float32")
     known = np.asarray(mask, dtype="float32")
     if image.shape != (28, 28) or known.shape != (28, 28):
@@ -583,8 +587,10 @@ def complete_images(generator: "keras.Model", images01: np.ndarray, mask: np.nda
 
     ``images01``: (N, 28, 28) in [0, 1]; ``labels``: each digit's label (a conditional generator) or None.
     Returns the completions (N, n_starts, 28, 28), known pixels pasted back, and their losses on the known pixels
-    (N, n_starts), each digit's fits sorted best first.
+    (N, n_starts), each digit's fits sorted best first. Like :func:`complete_image`, it searches through the
+    generator's float32 copy.
     """
+    generator = float32_generator(generator)
     images = np.asarray(images01, dtype="float32")
     known = np.asarray(mask, dtype="float32")
     if images.ndim != 3 or images.shape[1:] != (28, 28) or known.shape != (28, 28):

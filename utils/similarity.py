@@ -93,9 +93,11 @@ def build_siamese(embedding: "keras.Model", name: str = "siamese") -> "keras.Mod
     a = keras.Input(shape=(28, 28, 1), name="first")
     b = keras.Input(shape=(28, 28, 1), name="second")
     ea, eb = embedding(a), embedding(b)
+    # float32 under any policy: in float16 the floor 1e-9 would round to 0, and sqrt's gradient at 0 is infinite
     squared = layers.Lambda(lambda t: keras.ops.sum((t[0] - t[1]) ** 2, axis=-1, keepdims=True),
-                            name="squared_distance")([ea, eb])
-    distance = layers.Lambda(lambda s: keras.ops.sqrt(keras.ops.maximum(s, 1e-9)), name="distance")(squared)
+                            dtype="float32", name="squared_distance")([ea, eb])
+    distance = layers.Lambda(lambda s: keras.ops.sqrt(keras.ops.maximum(s, 1e-9)), dtype="float32",
+                             name="distance")(squared)
     return keras.Model([a, b], distance, name=name)
 
 

@@ -107,9 +107,15 @@ def random_vgg(blocks: Sequence[tuple[int, int]] = RANDOM_BLOCKS, seed: int = 0,
                name: str = "random_vgg") -> "keras.Model":
     """A VGG-style network with random weights: per block, 3x3 convolutions (He-normal initialisation, ReLU)
     then 2x2 average pooling (Gatys et al. found average pooling gives smoother images than max pooling).
-    Layers are named as in VGG19 (``block2_conv1``...). float32 whatever the global precision policy. The
-    same ``seed`` gives the same weights; any image size works unless ``input_shape`` fixes one."""
+    Layers are named as in VGG19 (``block2_conv1``...). float32 whatever the global precision policy (built
+    under a float32 policy). The same ``seed`` gives the same weights; any image size works unless
+    ``input_shape`` fixes one."""
     env.quiet_tensorflow()
+    with env.dtype_policy("float32"):
+        return _random_vgg(blocks, seed, input_shape, name)
+
+
+def _random_vgg(blocks, seed, input_shape, name):
     import keras
     from keras import layers
 
@@ -127,7 +133,8 @@ def random_vgg(blocks: Sequence[tuple[int, int]] = RANDOM_BLOCKS, seed: int = 0,
 
 def imagenet_vgg19(timeout: float = 3.0, is_online: Callable[[], bool] | None = None) -> "keras.Model | None":
     """VGG19 (convolutional part) with ImageNet weights, or None after one printed line when they cannot be
-    downloaded. Checks the host with a ``timeout``-second connection first (as :mod:`utils.transfer` does)."""
+    downloaded. Checks the host with a ``timeout``-second connection first (as :mod:`utils.transfer` does).
+    Built under a float32 policy whatever the global one: in float16, most of its pixel gradients would be 0."""
     from utils import data
     from utils.transfer import WEIGHTS_HOST
 
@@ -139,7 +146,8 @@ def imagenet_vgg19(timeout: float = 3.0, is_online: Callable[[], bool] | None = 
     import keras
 
     try:
-        return keras.applications.VGG19(include_top=False, weights="imagenet")
+        with env.dtype_policy("float32"):
+            return keras.applications.VGG19(include_top=False, weights="imagenet")
     except Exception as err:  # a download that breaks midway: one line, not a traceback
         print(f"Skipped: VGG19's ImageNet weights could not be downloaded ({type(err).__name__}).")
         return None
@@ -148,15 +156,21 @@ def imagenet_vgg19(timeout: float = 3.0, is_online: Callable[[], bool] | None = 
 def feature_extractor(base: "keras.Model", layer_names: Sequence[str],
                       preprocess: str = "centre") -> Callable[[Any], list]:
     """A function from images (B, H, W, 3) in [0, 1] to the list of ``base``'s activations at ``layer_names``.
-    ``preprocess``: ``"centre"`` (subtract 0.5, for :func:`random_vgg`) or ``"vgg"`` (for VGG19)."""
+    ``preprocess``: ``"centre"`` (subtract 0.5, for :func:`random_vgg`) or ``"vgg"`` (for VGG19).
+    A ``base`` computing in 16 bits is copied to float32 first (:func:`utils.models.as_float32`): the pixel
+    gradients :func:`synthesize` follows would mostly underflow to 0 in float16."""
     import keras
+
+    from utils.models import as_float32
 
     if preprocess not in ("centre", "vgg"):
         raise CourseError(f"preprocess must be 'centre' or 'vgg', got {preprocess!r}.")
     missing = [n for n in layer_names if n not in [layer.name for layer in base.layers]]
     if missing:
         raise CourseError(f"{base.name} has no layer(s) {missing}.")
-    model = keras.Model(base.input, [base.get_layer(n).output for n in layer_names])
+    base = as_float32(base)
+    with env.dtype_policy("float32"):
+        model = keras.Model(base.input, [base.get_layer(n).output for n in layer_names])
     model.trainable = False
     prepare = _Preprocess(preprocess)
 
