@@ -4,8 +4,8 @@
 - No shell commands or ``%`` magics outside the setup cell (they break on a laptop without a shell or in
   another kernel, and hide what a cell does).
 - No Google Drive mounts and no accounts (Colab auth, secrets, logins): the course opens and runs as is.
-- A notebook that shows a third-party widget (ipycanvas...) calls ``env.enable_custom_widgets()``, directly
-  or in the ``utils`` module that builds the widget; that call turns on Colab's custom widget manager.
+- A notebook that shows a third-party widget (anywidget, ipycanvas...) calls ``env.enable_custom_widgets()``,
+  directly or in the ``utils`` module that builds the widget; that call turns on Colab's custom widget manager.
 - Nothing reads files outside the repo, the cache or the data directory: a static scan of every code cell
   (and of ``utils/``) for absolute or home paths ('/content', '/home', 'C:\\', '~/'), the home folder, and
   relative paths climbing out of the repo.
@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = template.notebook_paths()
 SETUP_MARK = "# Setup: run this cell first"
 #: Widget libraries that Colab renders only through its custom widget manager (core ipywidgets need nothing).
-THIRD_PARTY_WIDGETS = ("ipycanvas", "ipyevents", "ipympl", "bqplot", "ipyleaflet", "ipyvolume", "ipydatawidgets")
+THIRD_PARTY_WIDGETS = ("anywidget", "ipycanvas", "ipyevents", "ipympl", "bqplot", "ipyleaflet", "ipyvolume",
+                       "ipydatawidgets")
 
 needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks/NN_*.ipynb yet")
 per_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -335,5 +336,5 @@ def test_requirements_resolve_for_colab_python(python):
               for item in report["install"]}
     missing = [name for name in requirement_names(ROOT / "requirements.txt") if name not in chosen]
     assert not missing, f"not in the resolution: {missing}"
-    key = {name: chosen[name] for name in ("tensorflow", "keras", "numpy", "ipywidgets", "ipycanvas") if name in chosen}
+    key = {name: chosen[name] for name in ("tensorflow", "keras", "numpy", "ipywidgets", "anywidget") if name in chosen}
     print(f"Python {python}: {len(chosen)} packages resolve in {seconds:.0f} s; {key}")
