@@ -11,7 +11,9 @@ Every notebook's setup cell calls :func:`setup` first. It
 - lets TensorFlow grow GPU memory as needed instead of grabbing all of it;
 - applies the course's figure style (``utils.plots``: projector-sized, inline JPEG), also where a notebook draws
   only with matplotlib;
-- prints one line: mode, platform, device and library versions.
+- prints one line: mode, platform, device and library versions; then, on Colab, one line naming TensorFlow, Keras,
+  NumPy and ipywidgets and whether they are the versions tested there (:func:`colab_notes`: never an upgrade), and
+  elsewhere a line for each outside the tested range (:func:`version_notes`).
 
 :func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16).
 
@@ -37,10 +39,20 @@ DEFAULT_SEED = 42
 
 #: The oldest versions the course's tests were run with (a venv with exactly these, all unit tests green).
 #: Colab and other hosted notebooks may ship older ones: :func:`setup` then says so in one line.
-TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "ipywidgets": (8, 0)}
+TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "numpy": (1, 26),
+                                            "ipywidgets": (8, 0)}
+#: The newest (major, minor) each was tested with (``make test``'s venv; TensorFlow: requirements.txt's ``<2.22``).
+#: A newer one gets one line saying so.
+TESTED_NEWEST: dict[str, tuple[int, int]] = {"tensorflow": (2, 21), "keras": (3, 15), "numpy": (2, 4),
+                                             "ipywidgets": (8, 1)}
+#: The packages the setup line reports (pip names), in the order it names them.
+VERSION_CHECKED = ("tensorflow", "keras", "numpy", "ipywidgets")
+_DISPLAY = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy", "ipywidgets": "ipywidgets"}
+#: Colab's versions the course is tested with: the pins of requirements-colab.txt (``make test-colab``).
+COLAB_REQUIREMENTS = "requirements-colab.txt"
 
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
-COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22",
+COLAB_EXTRAS: dict[str, str] = {"anywidget": "anywidget>=0.9", "skimage": "scikit-image>=0.22",
                                  "logomaker": "logomaker>=0.8.7"}
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -263,15 +275,69 @@ def _major_minor(version: str) -> tuple[int, int] | None:
 
 
 def version_notes(found: dict[str, str | None]) -> list[str]:
-    """One line for each package in ``found`` (name -> version, None when absent) older than :data:`TESTED_FLOOR`."""
+    """One line for each package in ``found`` (name -> version, None when absent) outside the tested range.
+
+    Older than :data:`TESTED_FLOOR`: how to upgrade. Newer than :data:`TESTED_NEWEST`: one line saying so (it will
+    probably work; if a cell fails, that is a likely reason). For a local machine; Colab gets :func:`colab_notes`.
+    """
     notes = []
     for name, version in found.items():
-        floor = TESTED_FLOOR.get(name)
+        floor, newest = TESTED_FLOOR.get(name), TESTED_NEWEST.get(name)
         have = _major_minor(version) if version else None
-        if floor and have and have < floor:
+        if not have:
+            continue
+        if floor and have < floor:
             want = f"{floor[0]}.{floor[1]}"
             notes.append(f"Note: this machine has {name} {version}, older than the course was tested with ({want} or "
                          f"newer). If a cell fails, run  %pip install -U \"{name}>={want}\"  and restart the kernel.")
+        elif newest and have > newest:
+            notes.append(f"Note: this machine has {name} {version}, newer than the course was tested with (up to "
+                         f"{newest[0]}.{newest[1]}); it will probably work, but if a cell fails, that may be why.")
+    return notes
+
+
+def colab_tested(path: Path | None = None) -> dict[str, str]:
+    """The versions the course is tested with on Colab: ``name==version`` pins of requirements-colab.txt."""
+    path = repo_root() / COLAB_REQUIREMENTS if path is None else path
+    pins = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return pins
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = (part.strip() for part in line.split("==", 1))
+            pins[name.lower()] = version
+    return pins
+
+
+def colab_notes(found: dict[str, str | None], tested: dict[str, str] | None = None) -> list[str]:
+    """The setup line's version advice on Colab: never an upgrade, always the versions found.
+
+    Colab's frontend renders ipywidgets 7 and its TensorFlow, Keras and NumPy are built to go together, so
+    ``pip install -U`` of any of them is the wrong advice there (an ipywidgets 8 kernel side breaks every
+    widget). One line names what was found and whether it is what the course is tested with on Colab
+    (:func:`colab_tested`); a version newer than that gets one more line.
+    """
+    tested = colab_tested() if tested is None else tested
+    names = [name for name in VERSION_CHECKED if found.get(name)]
+    if not names:
+        return []
+    shown = ", ".join(f"{_DISPLAY[name]} {found[name]}" for name in names)
+    differ = [name for name in names if tested.get(name) and found[name] != tested[name]]
+    if not tested:
+        return [f"Colab: {shown} (the course's list of Colab versions, {COLAB_REQUIREMENTS}, was not found)."]
+    if not differ:
+        return [f"Colab: {shown}: the versions the course is tested with on Colab."]
+    tested_text = ", ".join(f"{_DISPLAY[name]} {tested[name]}" for name in differ)
+    notes = [f"Colab: {shown}. The course was tested on Colab with {tested_text}; keep Colab's own versions "
+             "(do not pip-install others: Colab's widgets and drivers are built for them)."]
+    newer = [name for name in differ if (_major_minor(found[name]) or (0, 0)) > (_major_minor(tested[name]) or (0, 0))]
+    if newer:
+        notes.append("Note: " + ", ".join(f"{_DISPLAY[name]} {found[name]}" for name in newer) +
+                     (" is" if len(newer) == 1 else " are") + " newer than the course was tested with on Colab; it "
+                     "will probably work, but if a cell fails, that is a likely reason (please report it).")
     return notes
 
 
@@ -307,8 +373,9 @@ def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool
                     tensorflow_version=tf_version, keras_version=keras_version)
     if verbose:
         print(env.summary())
-        found = {"tensorflow": tf_version, "keras": keras_version, "ipywidgets": _installed_version("ipywidgets")}
-        for note in version_notes(found):
+        found = {"tensorflow": tf_version, "keras": keras_version, "numpy": np.__version__,
+                 "ipywidgets": _installed_version("ipywidgets")}
+        for note in colab_notes(found) if env.platform == "Colab" else version_notes(found):
             print(note)
     return env
 
@@ -330,8 +397,9 @@ def install_missing(wanted: dict[str, str] | None = None, runner=None) -> list[s
 
 
 def enable_custom_widgets() -> None:
-    """In Colab, turn on the custom widget manager that third-party widgets (ipycanvas) need."""
+    """In Colab, turn on the custom widget manager that third-party widgets (anywidget: the drawing pad) need."""
     if in_colab():
         from google.colab import output  # type: ignore[import-not-found]
 
         output.enable_custom_widget_manager()
+
