@@ -117,11 +117,43 @@ def test_no_drive_mounts_or_accounts(path):
     assert not problems, "Drive mounts / logins make the course depend on an account:\n" + "\n".join(problems)
 
 
+#: The one place utils/ may mount Drive: the documented opt-in call (a learner types it; nothing calls it).
+OPT_IN = (ROOT / "utils" / "env.py", "keep_cache_on_drive")
+
+
+def without_function(source: str, name: str) -> str:
+    """``source`` with the top-level function ``name`` blanked out (the opt-in call's own body)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            start = node.lineno - 1 - len(node.decorator_list)
+            lines[start:node.end_lineno] = ["\n"] * (node.end_lineno - start)
+    return "".join(lines)
+
+
+def utils_source(module: Path) -> str:
+    source = module.read_text()
+    return without_function(source, OPT_IN[1]) if module == OPT_IN[0] else source
+
+
 def test_utils_never_mount_drive_or_log_in():
     problems = []
     for module in sorted((ROOT / "utils").rglob("*.py")):
-        problems += account_problems(module.read_text(), str(module.relative_to(ROOT)))
+        problems += account_problems(utils_source(module), str(module.relative_to(ROOT)))
     assert not problems, "\n".join(problems)
+    assert account_problems(OPT_IN[0].read_text(), "env.py"), "the scan must see the opt-in call's drive.mount"
+
+
+def test_keeping_the_cache_on_drive_is_never_automatic():
+    """Only a learner calls env.keep_cache_on_drive(): no notebook cell and no utils module does."""
+    calls = re.compile(r"\bkeep_cache_on_drive\s*\(")
+    problems = [f"{p.name} cell {n}" for p in NOTEBOOKS for n, src in code_cells(p, with_setup=True)
+                if calls.search(src)]
+    for module in sorted((ROOT / "utils").rglob("*.py")):
+        source = utils_source(module).replace("def keep_cache_on_drive(", "")
+        problems += [str(module.relative_to(ROOT))] * bool(calls.search(source))
+    assert not problems, f"keep_cache_on_drive() must stay opt-in: {problems}"
 
 
 # ------------------------------------------------------------------------------ custom widgets
@@ -266,7 +298,7 @@ def test_no_paths_outside_the_repo_cache_or_data(path):
 def test_utils_use_no_machine_paths():
     problems = []
     for module in sorted((ROOT / "utils").rglob("*.py")):
-        source = module.read_text()
+        source = utils_source(module)
         found = [p for p in path_problems(source, str(module.relative_to(ROOT)), SYSTEM_PROBES)
                  if "reads the home folder" not in p]  # expanduser on COURSE_DATA_DIR is the learner's own path
         problems += found

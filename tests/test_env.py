@@ -199,3 +199,43 @@ def test_tested_newest_tensorflow_is_the_requirements_cap_and_the_local_venv_is_
     if version("ipywidgets").startswith("8."):        # make test's venv (the Colab profile has 7.7.1 on purpose)
         found = {name: version(name) for name in env.VERSION_CHECKED}
         assert env.version_notes(found) == [], "make test's venv must be inside the tested range"
+
+
+@pytest.fixture
+def stand_in_colab(monkeypatch, tmp_path):
+    """tests/colab/stand_in (a stand-in google.colab) first on sys.path, its Drive in tmp_path; removed afterwards."""
+    def forget():
+        for name in [m for m in sys.modules if m == "google.colab" or m.startswith("google.colab.")]:
+            del sys.modules[name]
+
+    forget()
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "colab" / "stand_in"))
+    monkeypatch.setenv("COLAB_STAND_IN_DRIVE", str(tmp_path / "students-drive"))
+    import google.colab
+
+    yield google.colab
+    forget()
+
+
+def test_keep_cache_on_drive_is_opt_in_and_points_the_cache_at_drive(monkeypatch, tmp_path, stand_in_colab):
+    colab = stand_in_colab
+    monkeypatch.setattr(env, "in_colab", lambda: False)
+    with pytest.raises(CourseError, match="for Google Colab"):
+        env.keep_cache_on_drive()
+    monkeypatch.setattr(env, "in_colab", lambda: True)
+    session = tmp_path / "content" / "cnn-course" / ".cache"
+    (session / "models").mkdir(parents=True)
+    (session / "models" / "cnn.keras").write_bytes(b"weights")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(session))
+    mountpoint = tmp_path / "content" / "drive"
+    folder = env.keep_cache_on_drive(mountpoint=str(mountpoint))
+    assert colab.drive.mounted == [str(mountpoint)]
+    assert folder == mountpoint / "MyDrive" / env.DRIVE_CACHE_FOLDER
+    assert env.cache_dir("models") == folder / "models"
+    assert (tmp_path / "students-drive" / "MyDrive" / env.DRIVE_CACHE_FOLDER / "models" / "cnn.keras").read_bytes() \
+        == b"weights", "what this session cached is copied to Drive"
+    # a "new session": a fresh cache folder, the Drive still there; the model is found without training
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "new-session"))
+    assert not (env.cache_dir("models") / "cnn.keras").exists()
+    env.keep_cache_on_drive(mountpoint=str(mountpoint))
+    assert (env.cache_dir("models") / "cnn.keras").read_bytes() == b"weights"

@@ -15,6 +15,8 @@ Every notebook's setup cell calls :func:`setup` first. It
   NumPy and ipywidgets and whether they are the versions tested there (:func:`colab_notes`: never an upgrade), and
   elsewhere a line for each outside the tested range (:func:`version_notes`).
 
+:func:`keep_cache_on_drive` (Colab, opt-in, never called by the course) keeps trained models on Google Drive.
+
 :func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16).
 
 Notebooks that need no TensorFlow pass ``tensorflow=False`` and never import it (it costs about 5 s).
@@ -27,6 +29,7 @@ import importlib
 import importlib.util
 import os
 import random
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -403,3 +406,42 @@ def enable_custom_widgets() -> None:
 
         output.enable_custom_widget_manager()
 
+
+#: The folder :func:`keep_cache_on_drive` uses on the student's Google Drive.
+DRIVE_CACHE_FOLDER = "cnn-course-cache"
+
+
+def keep_cache_on_drive(folder: str = DRIVE_CACHE_FOLDER, mountpoint: str = "/content/drive") -> Path:
+    """Opt-in, Colab only: keep the course cache (trained models, results) on your Google Drive; returns its folder.
+
+    Colab forgets everything when its machine goes, so each new session trains every model again (3-6 minutes
+    for notebooks 05, 10 and 11 on a CPU runtime). Call this right after the setup cell, in each notebook you
+    want it for: it mounts Google Drive (Colab asks you to allow access), makes ``MyDrive/<folder>`` and points
+    ``COURSE_CACHE_DIR`` there for this notebook's kernel, copying over what this session has cached already.
+    The next session loads those models instead of training them. It costs Drive space (the models, a few MB
+    each) and Drive access for this notebook; delete the folder on Drive to start fresh. The course never calls
+    this by itself and never needs it.
+    """
+    if not in_colab():
+        from utils.errors import CourseError
+
+        raise CourseError("keep_cache_on_drive() is for Google Colab. Here the course cache already stays between "
+                          f"sessions, in {cache_dir()} (COURSE_CACHE_DIR sets another folder).")
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    old = cache_dir()
+    drive.mount(mountpoint)
+    target = Path(mountpoint) / "MyDrive" / folder
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    if old.resolve() != target.resolve():
+        for item in old.rglob("*"):
+            dest = target / item.relative_to(old)
+            if item.is_file() and not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(item, dest)
+                copied += 1
+    os.environ["COURSE_CACHE_DIR"] = str(target)
+    print(f"Course cache on Google Drive: MyDrive/{folder} (for this notebook's kernel"
+          + (f"; {copied} file(s) copied from this session" if copied else "") + ").")
+    return target
