@@ -293,13 +293,13 @@ def test_the_widgets_name_their_model():
                     "10 epochs on 55,000 images, test accuracy 99.21%).")
     pad = dw.drawing_pad(model)
     assert dw.line_text(pad.model_line) == line and "course-model" in pad.model_line._dom_classes
-    shown = pad.widget._repr_mimebundle_()["text/plain"]                   # what nbval compares: no model details
+    shown = repr(pad.widget)[:110]                  # what nbval compares (ipywidgets cuts it at 110): no model
     assert shown.startswith("VBox(children=(HBox(children=(VBox(children=(PadCanvas(size=280)")
     assert "epochs" not in shown
     assert "wait until the last cell has finished" in dw.line_text(pad.note)
     upload = dw.digit_upload(model)
     assert dw.line_text(upload.model_line) == line and upload.widget.children[-1] is upload.model_line
-    assert upload.widget._repr_mimebundle_()["text/plain"].startswith("VBox(children=(FileUpload(")
+    assert repr(upload.widget).startswith("VBox(children=(FileUpload(")
     assert dw.line_text(dw.digit_upload(fake_predict).model_line) == "Model: the function fake_predict."
 
 

@@ -1,9 +1,11 @@
 """Every course widget builds and answers with the ipywidgets installed, 7.7 (Colab) or 8, without a warning.
 
 ipywidgets 7 takes an 8-only trait or style key (``style={"font_size": ...}`` on an HTML, a ``tooltip`` on a
-slider) with only a warning and then ignores it, so a widget that looks right under 8 silently loses it on Colab.
-Here every widget is built with warnings turned into errors, and driven once through its Python side. `make test`
-runs this under ipywidgets 8, `make test-colab` under Colab's 7.7.1.
+slider) with only a warning ("Passing unrecognized arguments to super(DescriptionStyle).__init__") and then
+ignores it, so a widget that looks right under 8 silently loses it on Colab. Here every widget is built while
+warnings are recorded; one about unrecognized arguments, or any raised from ``utils/``, fails the test. Warnings
+the libraries raise about themselves (traitlets' own deprecations inside ipywidgets 7) are not the course's.
+`make test` runs this under ipywidgets 8, `make test-colab` under Colab's 7.7.1.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from utils.errors import CourseError
 MAJOR = int(ipywidgets.__version__.split(".")[0])
 
 
+def course_problems(records) -> list[str]:
+    return [f"{r.filename}:{r.lineno}: {r.message}" for r in records
+            if "unrecognized arguments" in str(r.message) or "/utils/" in r.filename.replace("\\", "/")]
+
+
 @pytest.fixture(autouse=True)
-def warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+def no_unknown_traits():
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield records
+    problems = course_problems(records)
+    assert not problems, "\n".join(problems)
 
 
 def predict(image: np.ndarray) -> np.ndarray:
@@ -39,12 +48,14 @@ def test_the_installed_ipywidgets_is_one_the_course_supports():
 
 
 def test_the_unknown_style_key_check_works():
-    """The test can fail: an 8-only style key warns (7) or is a real trait (8)."""
+    """The check can fail: an 8-only style key is a real trait under 8 and an "unrecognized" warning under 7."""
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        line = ipywidgets.HTML(style={"font_size": "20px"})
     if MAJOR >= 8:
-        assert ipywidgets.HTML(style={"font_size": "20px"}).style.font_size == "20px"
+        assert line.style.font_size == "20px" and not course_problems(records)
     else:
-        with pytest.raises(Exception):
-            ipywidgets.HTML(style={"font_size": "20px"})
+        assert course_problems(records), "ipywidgets 7 should warn about the unknown font_size"
 
 
 def test_kernel_editor_and_pooling_explorer_build_and_update():

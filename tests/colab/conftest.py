@@ -1,3 +1,3 @@
-"""The Colab profile's tests reuse the browser tests' Chromium fixtures (tests/browser/conftest.py)."""
+"""The Colab profile's tests reuse the browser tests' Chromium fixtures and markers (tests/browser/conftest.py)."""
 
-from tests.browser.conftest import browser, chromium_path  # noqa: F401
+from tests.browser.conftest import browser, chromium_path, pytest_configure  # noqa: F401
