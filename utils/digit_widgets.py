@@ -18,7 +18,8 @@ Why the pad's canvas is an anywidget (:class:`PadCanvas`) and not ipycanvas: ipy
 example does not take clicks in Google Colab (ipycanvas#292, open since 2022), and Colab ships no ipycanvas.
 anywidget is preinstalled on Colab, carries its JavaScript inline (the ``_esm`` string below: a ``<canvas>``
 with pointer events, so mouse, pen and touch all draw), switches Colab's custom widget manager on itself, and
-renders in JupyterLab 4, classic Notebook 6/7 and VS Code, with ipywidgets 7 (Colab's 7.7.1) and 8 alike. The
+works with ipywidgets 7 (Colab's 7.7.1) and 8 alike; the browser tests draw on it in JupyterLab 4 with
+ipywidgets 8 (tests/browser) and in classic Notebook 6.5 with ipywidgets 7 (tests/colab). The
 browser only draws and sends the strokes (a synced ``strokes`` list of ``[x, y]`` canvas pixels); every
 decision (rasterising, the MNIST steps, the messages, the pen the finished strokes are redrawn with) stays
 in Python, in the functions above. Every other part of the widgets is core ipywidgets, using only what 7.7
