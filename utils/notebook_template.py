@@ -65,7 +65,8 @@ if not any(os.path.isdir(os.path.join(p, "utils")) for p in (".", "..")):
 sys.path.insert(0, os.path.abspath(".." if os.path.isdir("../utils") else "."))
 from utils import env
 if env.in_colab():
-    env.install_missing()  # only what Colab lacks
+    env.install_missing()  # only what Colab lacks; Colab's own TensorFlow, Keras, NumPy and ipywidgets stay as they are
+    # To keep trained models between Colab sessions on your Google Drive, opt in: see env.keep_cache_on_drive in README
 ENV = env.setup(tensorflow={tensorflow})'''
 
 
