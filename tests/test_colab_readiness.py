@@ -4,8 +4,8 @@
 - No shell commands or ``%`` magics outside the setup cell (they break on a laptop without a shell or in
   another kernel, and hide what a cell does).
 - No Google Drive mounts and no accounts (Colab auth, secrets, logins): the course opens and runs as is.
-- A notebook that shows a third-party widget (ipycanvas...) calls ``env.enable_custom_widgets()``, directly
-  or in the ``utils`` module that builds the widget; that call turns on Colab's custom widget manager.
+- A notebook that shows a third-party widget (anywidget, ipycanvas...) calls ``env.enable_custom_widgets()``,
+  directly or in the ``utils`` module that builds the widget; that call turns on Colab's custom widget manager.
 - Nothing reads files outside the repo, the cache or the data directory: a static scan of every code cell
   (and of ``utils/``) for absolute or home paths ('/content', '/home', 'C:\\', '~/'), the home folder, and
   relative paths climbing out of the repo.
@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = template.notebook_paths()
 SETUP_MARK = "# Setup: run this cell first"
 #: Widget libraries that Colab renders only through its custom widget manager (core ipywidgets need nothing).
-THIRD_PARTY_WIDGETS = ("ipycanvas", "ipyevents", "ipympl", "bqplot", "ipyleaflet", "ipyvolume", "ipydatawidgets")
+THIRD_PARTY_WIDGETS = ("anywidget", "ipycanvas", "ipyevents", "ipympl", "bqplot", "ipyleaflet", "ipyvolume",
+                       "ipydatawidgets")
 
 needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks/NN_*.ipynb yet")
 per_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -116,11 +117,43 @@ def test_no_drive_mounts_or_accounts(path):
     assert not problems, "Drive mounts / logins make the course depend on an account:\n" + "\n".join(problems)
 
 
+#: The one place utils/ may mount Drive: the documented opt-in call (a learner types it; nothing calls it).
+OPT_IN = (ROOT / "utils" / "env.py", "keep_cache_on_drive")
+
+
+def without_function(source: str, name: str) -> str:
+    """``source`` with the top-level function ``name`` blanked out (the opt-in call's own body)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            start = node.lineno - 1 - len(node.decorator_list)
+            lines[start:node.end_lineno] = ["\n"] * (node.end_lineno - start)
+    return "".join(lines)
+
+
+def utils_source(module: Path) -> str:
+    source = module.read_text()
+    return without_function(source, OPT_IN[1]) if module == OPT_IN[0] else source
+
+
 def test_utils_never_mount_drive_or_log_in():
     problems = []
     for module in sorted((ROOT / "utils").rglob("*.py")):
-        problems += account_problems(module.read_text(), str(module.relative_to(ROOT)))
+        problems += account_problems(utils_source(module), str(module.relative_to(ROOT)))
     assert not problems, "\n".join(problems)
+    assert account_problems(OPT_IN[0].read_text(), "env.py"), "the scan must see the opt-in call's drive.mount"
+
+
+def test_keeping_the_cache_on_drive_is_never_automatic():
+    """Only a learner calls env.keep_cache_on_drive(): no notebook cell and no utils module does."""
+    calls = re.compile(r"\bkeep_cache_on_drive\s*\(")
+    problems = [f"{p.name} cell {n}" for p in NOTEBOOKS for n, src in code_cells(p, with_setup=True)
+                if calls.search(src)]
+    for module in sorted((ROOT / "utils").rglob("*.py")):
+        source = utils_source(module).replace("def keep_cache_on_drive(", "")
+        problems += [str(module.relative_to(ROOT))] * bool(calls.search(source))
+    assert not problems, f"keep_cache_on_drive() must stay opt-in: {problems}"
 
 
 # ------------------------------------------------------------------------------ custom widgets
@@ -265,7 +298,7 @@ def test_no_paths_outside_the_repo_cache_or_data(path):
 def test_utils_use_no_machine_paths():
     problems = []
     for module in sorted((ROOT / "utils").rglob("*.py")):
-        source = module.read_text()
+        source = utils_source(module)
         found = [p for p in path_problems(source, str(module.relative_to(ROOT)), SYSTEM_PROBES)
                  if "reads the home folder" not in p]  # expanduser on COURSE_DATA_DIR is the learner's own path
         problems += found
@@ -335,5 +368,5 @@ def test_requirements_resolve_for_colab_python(python):
               for item in report["install"]}
     missing = [name for name in requirement_names(ROOT / "requirements.txt") if name not in chosen]
     assert not missing, f"not in the resolution: {missing}"
-    key = {name: chosen[name] for name in ("tensorflow", "keras", "numpy", "ipywidgets", "ipycanvas") if name in chosen}
+    key = {name: chosen[name] for name in ("tensorflow", "keras", "numpy", "ipywidgets", "anywidget") if name in chosen}
     print(f"Python {python}: {len(chosen)} packages resolve in {seconds:.0f} s; {key}")

@@ -63,7 +63,7 @@ def test_setup_without_tensorflow_prints_one_line_and_never_imports_it(monkeypat
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={"COURSE_FAST": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.strip().splitlines()
+    lines = [line for line in out.stdout.strip().splitlines() if not line.startswith("Note: ")]  # version advice
     assert lines[0].startswith("Course ready: fast mode | local | CPU") and "seed 42" in lines[0]
     assert lines[1] == "True local"
 
@@ -140,3 +140,102 @@ def test_tested_floor_matches_the_requirements_floor():
     for name, (major, minor) in TESTED_FLOOR.items():
         match = re.search(rf"^{name}>=(\d+)\.(\d+)", reqs, re.M)
         assert match and (int(match.group(1)), int(match.group(2))) == (major, minor), name
+
+
+# ------------------------------------------------------------------------- version advice on Colab, Drive opt-in
+
+COLAB_FOUND = {"tensorflow": "2.20.0", "keras": "3.13.2", "numpy": "2.1.3", "ipywidgets": "7.7.1"}
+
+
+def test_local_advice_also_names_a_version_newer_than_tested_in_one_line():
+    newer = env.version_notes({"keras": "3.99.0", "numpy": "9.0.1"})
+    assert len(newer) == 2 and all("newer than the course was tested with" in n and "\n" not in n for n in newer)
+    assert not any("pip install" in n for n in newer)
+
+
+def test_colab_pins_are_read_from_requirements_colab():
+    pins = env.colab_tested()
+    assert {name: pins[name] for name in env.VERSION_CHECKED} == COLAB_FOUND
+    assert pins["anywidget"] == "0.9.21" and pins["ipython"] == "7.34.0"
+    assert env.colab_tested(ROOT / "no-such-file.txt") == {}
+
+
+@pytest.mark.parametrize("found", [COLAB_FOUND, {**COLAB_FOUND, "ipywidgets": "7.6.5", "tensorflow": "2.19.0"},
+                                   {**COLAB_FOUND, "keras": "3.14.0", "ipywidgets": "8.1.5"}])
+def test_on_colab_the_setup_line_never_suggests_an_upgrade_and_names_the_versions(found):
+    notes = env.colab_notes(found)
+    text = " ".join(notes)
+    assert "pip install" not in text and "-U" not in text and "upgrade" not in text.lower()
+    for name in env.VERSION_CHECKED:
+        assert found[name] in notes[0], (name, notes[0])
+    if found == COLAB_FOUND:
+        assert notes == ["Colab: TensorFlow 2.20.0, Keras 3.13.2, NumPy 2.1.3, ipywidgets 7.7.1: the versions the "
+                         "course is tested with on Colab."]
+    else:
+        assert "The course was tested on Colab with" in notes[0] and "keep Colab's own versions" in notes[0]
+    newer = [n for n in notes if "newer than the course was tested with on Colab" in n]
+    assert len(newer) == (1 if found["keras"] == "3.14.0" else 0)
+    if newer:
+        assert "Keras 3.14.0" in newer[0] and "ipywidgets 8.1.5" in newer[0] and "TensorFlow" not in newer[0]
+
+
+def test_setup_prints_the_colab_line_on_colab_and_the_local_advice_elsewhere(monkeypatch, capsys):
+    monkeypatch.setattr(env, "_installed_version", lambda name: "7.7.1")
+    monkeypatch.setattr(env, "platform_name", lambda: "Colab")
+    env.setup(tensorflow=False)
+    out = capsys.readouterr().out
+    assert "| Colab |" in out and "ipywidgets 7.7.1" in out and "pip install" not in out
+    monkeypatch.setattr(env, "platform_name", lambda: "local")
+    env.setup(tensorflow=False)
+    assert 'pip install -U "ipywidgets>=8.0"' in capsys.readouterr().out
+
+
+def test_tested_newest_tensorflow_is_the_requirements_cap_and_the_local_venv_is_in_range():
+    import re
+    from importlib.metadata import version
+
+    cap = re.search(r"^tensorflow>=[\d.]+,<(\d+)\.(\d+)", (ROOT / "requirements.txt").read_text(), re.M)
+    assert cap and env.TESTED_NEWEST["tensorflow"] == (int(cap.group(1)), int(cap.group(2)) - 1)
+    if version("ipywidgets").startswith("8."):        # make test's venv (the Colab profile has 7.7.1 on purpose)
+        found = {name: version(name) for name in env.VERSION_CHECKED}
+        assert env.version_notes(found) == [], "make test's venv must be inside the tested range"
+
+
+@pytest.fixture
+def stand_in_colab(monkeypatch, tmp_path):
+    """tests/colab/stand_in (a stand-in google.colab) first on sys.path, its Drive in tmp_path; removed afterwards."""
+    def forget():
+        for name in [m for m in sys.modules if m == "google.colab" or m.startswith("google.colab.")]:
+            del sys.modules[name]
+
+    forget()
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "colab" / "stand_in"))
+    monkeypatch.setenv("COLAB_STAND_IN_DRIVE", str(tmp_path / "students-drive"))
+    import google.colab
+
+    yield google.colab
+    forget()
+
+
+def test_keep_cache_on_drive_is_opt_in_and_points_the_cache_at_drive(monkeypatch, tmp_path, stand_in_colab):
+    colab = stand_in_colab
+    monkeypatch.setattr(env, "in_colab", lambda: False)
+    with pytest.raises(CourseError, match="for Google Colab"):
+        env.keep_cache_on_drive()
+    monkeypatch.setattr(env, "in_colab", lambda: True)
+    session = tmp_path / "content" / "cnn-course" / ".cache"
+    (session / "models").mkdir(parents=True)
+    (session / "models" / "cnn.keras").write_bytes(b"weights")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(session))
+    mountpoint = tmp_path / "content" / "drive"
+    folder = env.keep_cache_on_drive(mountpoint=str(mountpoint))
+    assert colab.drive.mounted == [str(mountpoint)]
+    assert folder == mountpoint / "MyDrive" / env.DRIVE_CACHE_FOLDER
+    assert env.cache_dir("models") == folder / "models"
+    assert (tmp_path / "students-drive" / "MyDrive" / env.DRIVE_CACHE_FOLDER / "models" / "cnn.keras").read_bytes() \
+        == b"weights", "what this session cached is copied to Drive"
+    # a "new session": a fresh cache folder, the Drive still there; the model is found without training
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "new-session"))
+    assert not (env.cache_dir("models") / "cnn.keras").exists()
+    env.keep_cache_on_drive(mountpoint=str(mountpoint))
+    assert (env.cache_dir("models") / "cnn.keras").read_bytes() == b"weights"

@@ -1,10 +1,12 @@
-"""Your own digits, live: a drawing pad (ipycanvas) and a photo upload, each showing the model's guess.
+"""Your own digits, live: a drawing pad and a photo upload, each showing the model's guess.
 
 The logic lives in plain functions that take values and return a :class:`DigitView` (message,
 probabilities, the 28x28 image the model saw), so it is unit-tested without a browser:
 
 - :func:`pad_update` rasterises the strokes drawn so far and predicts;
 - :func:`upload_update` reads an uploaded file's bytes and predicts;
+- :func:`first_upload` reads a ``FileUpload.value`` in either form (ipywidgets 7: a dict keyed by file name, the
+  name under ``metadata``; ipywidgets 8: a tuple of dicts);
 - :func:`prediction_text` writes "Prediction: 1 (97.3%)", and says so in words when the model is unsure.
 
 The edges: nothing drawn, a click or a scribble under :data:`MIN_EXTENT` pixels gets a "draw one digit,
@@ -12,11 +14,23 @@ large and in the middle" message, never a guess; a small drawing is rasterised w
 size (:func:`pen_for`), as MNIST's strokes are about a tenth of the digit; marks side by side get the
 several-digits message; a shadowed photo gets a local threshold (see :mod:`utils.digits`).
 
-The widgets only wire mouse, buttons and the file chooser to those functions. Bad input (a blank pad,
+Why the pad's canvas is an anywidget (:class:`PadCanvas`) and not ipycanvas: ipycanvas' own hand-drawing
+example does not take clicks in Google Colab (ipycanvas#292, open since 2022), and Colab ships no ipycanvas.
+anywidget is preinstalled on Colab, carries its JavaScript inline (the ``_esm`` string below: a ``<canvas>``
+with pointer events, so mouse, pen and touch all draw), switches Colab's custom widget manager on itself, and
+works with ipywidgets 7 (Colab's 7.7.1) and 8 alike; the browser tests draw on it in JupyterLab 4 with
+ipywidgets 8 (tests/browser) and in classic Notebook 6.5 with ipywidgets 7 (tests/colab). The
+browser only draws and sends the strokes (a synced ``strokes`` list of ``[x, y]`` canvas pixels); every
+decision (rasterising, the MNIST steps, the messages, the pen the finished strokes are redrawn with) stays
+in Python, in the functions above. Every other part of the widgets is core ipywidgets, using only what 7.7
+and 8 share (no 8-only styles: the big prediction line gets its size from its own HTML).
+
+The widgets only wire the canvas, buttons and the file chooser to those functions. Bad input (a blank pad,
 several digits, a non-image file) shows its message and clears the bars and pictures, so nothing stale
 looks like an answer. A line under each widget names the model it uses (:func:`describe_model`). The
-pad's top container has the CSS class ``course-drawing-pad``, the upload's ``course-digit-upload``; the
-prediction line has ``course-prediction``, the model line ``course-model`` (browser tests read them).
+pad's top container has the CSS class ``course-drawing-pad`` (its canvas ``course-drawing-canvas``), the
+upload's ``course-digit-upload``; the prediction line has ``course-prediction``, the model line
+``course-model`` (browser tests read them). :func:`line_text` reads a line's text back without its HTML.
 
 ``predict`` is any function from a (28, 28) float image in [0, 1] to 10 probabilities; use
 :func:`model_predictor` to make one from a Keras model.
@@ -26,7 +40,7 @@ from __future__ import annotations
 
 import html
 import io
-import time
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -164,11 +178,21 @@ def upload_update(content: bytes | None, predict: Predictor, name: str = "the fi
 
 
 def first_upload(value) -> tuple[str, bytes] | None:
-    """(name, bytes) of the first file in an ipywidgets 8 ``FileUpload.value`` (None when empty)."""
+    """(name, bytes) of the first file in a ``FileUpload.value`` (None when empty), in either ipywidgets form.
+
+    ipywidgets 8: a tuple of dicts ``{"name", "type", "size", "content", "last_modified"}``.
+    ipywidgets 7 (Colab): a dict keyed by file name, each ``{"metadata": {"name", "type", "size", ...},
+    "content": bytes}``.
+    """
     if not value:
         return None
-    item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
-    return str(item.get("name", "the file")), bytes(item["content"])
+    if isinstance(value, dict):
+        key, item = next(iter(value.items()))
+        name = item.get("name") or item.get("metadata", {}).get("name") or key
+    else:
+        item = value[0]
+        name = item.get("name") or item.get("metadata", {}).get("name")
+    return str(name or "the file"), bytes(item["content"])
 
 
 def steps_strip(steps: digits.DigitSteps, cell: int = 84) -> np.ndarray:
@@ -231,18 +255,30 @@ class ProbabilityBars:
             self.values[d].value = f"{100 * p[d]:.1f}%" if probabilities is not None else ""
 
 
+def _line_html(text: str, size: str) -> str:
+    return f'<div style="font-size: {size}; line-height: 1.35">{html.escape(text, quote=False)}</div>'
+
+
 def _line(text: str, css_class: str, size: str = "14px", width: str | None = None):
-    """An HTML line that wraps (a Label would cut a long message off), with a CSS class."""
+    """An HTML line that wraps (a Label would cut a long message off), with a CSS class.
+
+    The font size is in the line's own HTML: ipywidgets 7 (Colab) has no ``font_size`` style.
+    """
     import ipywidgets as w
 
-    line = w.HTML(html.escape(text, quote=False), style={"font_size": size},
-                  layout=w.Layout(width=width) if width else w.Layout())
+    line = w.HTML(_line_html(text, size), layout=w.Layout(width=width) if width else w.Layout())
     line.add_class(css_class)
+    line.course_font_size = size
     return line
 
 
 def _set_line(line, text: str) -> None:
-    line.value = html.escape(text, quote=False)
+    line.value = _line_html(text, getattr(line, "course_font_size", "14px"))
+
+
+def line_text(line) -> str:
+    """The text a message line shows (its HTML value without tags and escapes)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", line.value))
 
 
 def _blank_seen() -> bytes:
@@ -257,27 +293,169 @@ def _blank_strip() -> bytes:
     return png_bytes(np.full((STRIP_CELL, STRIP_WIDTH), 235, dtype=np.uint8))
 
 
-class DrawingPad:
-    """A canvas to draw a digit on with the mouse; prediction and bars update as you draw.
+#: The pad's browser side (anywidget ESM): draws what the pointer does and sends the strokes to the kernel.
+#: ``strokes`` goes up while drawing (every ``live_ms``) and when the pen lifts, with ``drawing`` and a
+#: ``version`` counter the kernel watches; a ``strokes`` or ``pen_shown`` change from the kernel (Clear, the
+#: finished drawing's pen) repaints every stroke as one path.
+PAD_ESM = """
+function render({ model, el }) {
+  const size = model.get("size");
+  const canvas = document.createElement("canvas");
+  canvas.width = size;
+  canvas.height = size;
+  canvas.className = "course-drawing-canvas";
+  canvas.style.cssText = `width: ${size}px; height: ${size}px; border: 1px solid #999; display: block;` +
+                         " touch-action: none; cursor: crosshair; background: white";
+  el.appendChild(canvas);
+  const ctx = canvas.getContext("2d");
+  let strokes = [];
+  let drawing = false;
+  let lastSent = 0;
 
-    The prediction line sits right under the canvas, in large type. While the mouse moves, a drawing that
-    cannot be read yet (half a stroke) leaves the display as it was; when the mouse is released, a bad
-    drawing's message replaces the bars and the model's picture. Each finished stroke is redrawn as one
-    smooth path, with the pen the model's picture uses (thinner for a small drawing).
+  const copy = (list) => (list || []).map((stroke) => stroke.map((p) => [p[0], p[1]]));
+  function pen(width) {
+    ctx.strokeStyle = "black";
+    ctx.fillStyle = "black";
+    ctx.lineWidth = width;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+  }
+  function dot(p, width) {
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], width / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  function redraw() {
+    const width = model.get("pen_shown");
+    ctx.fillStyle = "white";
+    ctx.fillRect(0, 0, size, size);
+    pen(width);
+    for (const stroke of strokes) {
+      if (stroke.length === 1) { dot(stroke[0], width); continue; }
+      ctx.beginPath();
+      ctx.moveTo(stroke[0][0], stroke[0][1]);
+      for (const p of stroke.slice(1)) ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+    }
+  }
+  function point(event) {
+    const box = canvas.getBoundingClientRect();
+    const x = (event.clientX - box.left) * size / box.width;
+    const y = (event.clientY - box.top) * size / box.height;
+    return [Math.round(Math.min(Math.max(x, 0), size) * 10) / 10, Math.round(Math.min(Math.max(y, 0), size) * 10) / 10];
+  }
+  function send(stillDrawing) {
+    model.set("strokes", copy(strokes));
+    model.set("drawing", stillDrawing);
+    model.set("version", model.get("version") + 1);
+    model.save_changes();
+    lastSent = Date.now();
+  }
+  function down(event) {
+    if (event.button !== undefined && event.button > 0) return;
+    event.preventDefault();
+    if (canvas.setPointerCapture && event.pointerId !== undefined) canvas.setPointerCapture(event.pointerId);
+    drawing = true;
+    const p = point(event);
+    strokes.push([p]);
+    pen(model.get("pen"));
+    dot(p, model.get("pen"));
+  }
+  function move(event) {
+    if (!drawing) return;
+    event.preventDefault();
+    const p = point(event);
+    const stroke = strokes[strokes.length - 1];
+    const q = stroke[stroke.length - 1];
+    stroke.push(p);
+    pen(model.get("pen"));
+    ctx.beginPath();
+    ctx.moveTo(q[0], q[1]);
+    ctx.lineTo(p[0], p[1]);
+    ctx.stroke();
+    if (Date.now() - lastSent > model.get("live_ms")) send(true);
+  }
+  function up() {
+    if (!drawing) return;
+    drawing = false;
+    send(false);
+  }
+  canvas.addEventListener("pointerdown", down);
+  canvas.addEventListener("pointermove", move);
+  canvas.addEventListener("pointerup", up);
+  canvas.addEventListener("pointercancel", up);
+  canvas.addEventListener("lostpointercapture", up);
+  const fromKernel = () => { if (!drawing) { strokes = copy(model.get("strokes")); redraw(); } };
+  model.on("change:strokes", fromKernel);
+  model.on("change:pen_shown", fromKernel);
+  fromKernel();
+  return () => {
+    model.off("change:strokes", fromKernel);
+    model.off("change:pen_shown", fromKernel);
+  };
+}
+export default { render };
+"""
+
+
+def _pad_canvas_class():
+    """:class:`PadCanvas`, defined on first use (anywidget is imported only when a pad is built)."""
+    global _PAD_CANVAS
+    if _PAD_CANVAS is None:
+        import anywidget
+        import traitlets
+
+        class PadCanvas(anywidget.AnyWidget):
+            """The pad's ``<canvas>``: the browser draws; ``strokes`` ([[x, y], ...] per stroke) comes back."""
+
+            _esm = PAD_ESM
+            size = traitlets.Int(PAD_SIZE).tag(sync=True)
+            pen = traitlets.Float(PEN_WIDTH).tag(sync=True)            # the pen while drawing
+            pen_shown = traitlets.Float(PEN_WIDTH).tag(sync=True)      # the pen finished strokes are redrawn with
+            live_ms = traitlets.Int(300).tag(sync=True)
+            strokes = traitlets.List().tag(sync=True)
+            drawing = traitlets.Bool(False).tag(sync=True)
+            version = traitlets.Int(0).tag(sync=True)
+
+            def __repr__(self) -> str:  # what a notebook's text output shows: the same in every run
+                return f"PadCanvas(size={self.size})"
+
+        _PAD_CANVAS = PadCanvas
+    return _PAD_CANVAS
+
+
+_PAD_CANVAS = None
+
+
+def _as_strokes(raw) -> list[Stroke]:
+    """The canvas' ``strokes`` trait ([[x, y], ...] lists from JSON) as lists of (x, y) float tuples."""
+    strokes = []
+    for stroke in raw or []:
+        points = [(float(p[0]), float(p[1])) for p in stroke if len(p) >= 2]
+        if points:
+            strokes.append(points)
+    return strokes
+
+
+class DrawingPad:
+    """A canvas to draw a digit on with the mouse (or a pen, or a finger); prediction and bars update as you draw.
+
+    The prediction line sits right under the canvas, in large type. While the pen moves, a drawing that
+    cannot be read yet (half a stroke) leaves the display as it was; when the pen lifts, a bad drawing's
+    message replaces the bars and the model's picture. Each finished drawing is redrawn as smooth paths,
+    with the pen the model's picture uses (thinner for a small drawing).
     """
 
     def __init__(self, predict: Predictor, size: int = PAD_SIZE, pen: float = PEN_WIDTH,
                  live_every: float = 0.3, about: str | None = None) -> None:
         import ipywidgets as w
-        from ipycanvas import Canvas
 
         self.predict, self.size, self.pen, self.live_every = predict, size, pen, live_every
         self.strokes: list[Stroke] = []
-        self._drawing = False
-        self._last_live = 0.0
-        self.canvas = Canvas(width=size, height=size, layout=w.Layout(width=f"{size}px", height=f"{size}px",
-                                                                     border="1px solid #999"))
-        self.canvas.add_class("course-drawing-canvas")
+        self.canvas = _pad_canvas_class()(size=size, pen=pen, pen_shown=pen, live_ms=int(1000 * live_every),
+                                          layout=w.Layout(width=f"{size + 2}px", height=f"{size + 2}px"))
+        self.canvas.add_class("course-drawing-pad-canvas")
+        self.canvas.observe(self._synced, names="version")
         self.prediction = _line(BLANK_PAD_MESSAGE, "course-prediction", "20px", f"{size}px")
         self.model_line = _line(about or "Model: the function given.", "course-model")
         self.note = _line(BUSY_NOTE, "course-busy-note", "13px")
@@ -286,76 +464,39 @@ class DrawingPad:
         self.clear_button = w.Button(description="Clear", icon="eraser")
         self.clear_button.add_class("course-clear")
         self.clear_button.on_click(lambda _: self.clear())
-        self.canvas.on_mouse_down(self._down)
-        self.canvas.on_mouse_move(self._move)
-        self.canvas.on_mouse_up(self._up)
-        self.canvas.on_mouse_out(self._up)
         side = w.VBox([w.Label("What the model sees (28x28):"), self.seen, self.bars.widget])
         left = w.VBox([self.canvas, self.prediction, self.clear_button])
         # the model line goes last: the cell's text output (compared by nbval) then starts with the same
         # canvas whichever model and mode is used
         self.widget = w.VBox([w.HBox([left, side]), self.model_line, self.note])
         self.widget.add_class("course-drawing-pad")
-        self._paper()
 
-    # drawing -----------------------------------------------------------------------------------
-    def _paper(self, pen: float | None = None) -> None:
-        self.canvas.fill_style = "white"
-        self.canvas.fill_rect(0, 0, self.size, self.size)
-        self.canvas.stroke_style = "black"
-        self.canvas.fill_style = "black"
-        self.canvas.line_width = self.pen if pen is None else pen
-        self.canvas.line_cap = "round"
-        self.canvas.line_join = "round"
+    # strokes in ---------------------------------------------------------------------------------
+    def _synced(self, _change=None) -> None:
+        self.receive(_as_strokes(self.canvas.strokes), drawing=self.canvas.drawing)
 
-    def _down(self, x: float, y: float) -> None:
-        self._drawing = True
-        self.strokes.append([(x, y)])
-        self.canvas.line_width = self.pen  # draw live with the full pen; _redraw fits it when the stroke ends
-        self.canvas.fill_circle(x, y, self.pen / 2)
+    def receive(self, strokes: Sequence[Stroke], drawing: bool = False) -> DigitView:
+        """What the canvas sends: every stroke so far; ``drawing`` while the pen is still down (a live update)."""
+        self.strokes = [list(stroke) for stroke in strokes if len(stroke)]
+        if drawing:
+            return self.refresh(live=True)
+        self._fit_pen()
+        return self.refresh()
 
-    def _move(self, x: float, y: float) -> None:
-        if not self._drawing:
-            return
-        x0, y0 = self.strokes[-1][-1]
-        self.strokes[-1].append((x, y))
-        self.canvas.stroke_line(x0, y0, x, y)
-        if time.monotonic() - self._last_live > self.live_every:
-            self.refresh(live=True)
-
-    def _up(self, x: float, y: float) -> None:
-        if self._drawing:
-            self._drawing = False
-            self._redraw()
-            self.refresh()
-
-    def _redraw(self) -> None:
-        """Paint every stroke again as one path each (no beads where segments overlap), with the model's pen."""
-        from ipycanvas import hold_canvas
-
-        pen = pen_for(self.strokes, self.pen, self.size) if stroke_extent(self.strokes) else self.pen
-        with hold_canvas(self.canvas):
-            self.canvas.clear()
-            self._paper(pen)
-            for stroke in self.strokes:
-                if len(stroke) == 1:
-                    self.canvas.fill_circle(*stroke[0], pen / 2)
-                else:
-                    self.canvas.stroke_lines(stroke)
+    def _fit_pen(self) -> None:
+        """Have the canvas redraw the finished strokes with the pen the model's picture uses."""
+        self.canvas.pen_shown = pen_for(self.strokes, self.pen, self.size) if stroke_extent(self.strokes) else self.pen
 
     # state -------------------------------------------------------------------------------------
     def draw(self, strokes: Sequence[Stroke]) -> DigitView:
-        """Draw strokes (canvas pixels) as if with the mouse, then predict (for demos and tests)."""
-        for stroke in strokes:
-            self._down(*stroke[0])
-            for point in stroke[1:]:
-                self._move(*point)
-            self._up(*stroke[-1])
+        """Add strokes (canvas pixels) as if drawn with the mouse, show them and predict (for demos and tests)."""
+        self.strokes += [[(float(x), float(y)) for x, y in stroke] for stroke in strokes if len(stroke)]
+        self._fit_pen()
+        self.canvas.strokes = [[[x, y] for x, y in stroke] for stroke in self.strokes]
         return self.refresh()
 
     def refresh(self, live: bool = False) -> DigitView:
         """Predict from the strokes so far and show it; a bad drawing clears the bars (not while ``live``)."""
-        self._last_live = time.monotonic()
         view = pad_update(self.strokes, self.predict, self.size, self.pen)
         if view.ok:
             _set_line(self.prediction, view.message)
@@ -369,9 +510,8 @@ class DrawingPad:
 
     def clear(self) -> DigitView:
         self.strokes = []
-        self._drawing = False
-        self.canvas.clear()
-        self._paper()
+        self.canvas.pen_shown = self.pen
+        self.canvas.strokes = []
         return self.refresh()
 
 
@@ -438,7 +578,7 @@ def drawing_pad(model_or_predict=None) -> DrawingPad:
     """
     from utils import env
 
-    env.enable_custom_widgets()
+    env.enable_custom_widgets()  # anywidget does it too; harmless twice
     predict, about = _predictor_and_about(model_or_predict)
     return DrawingPad(predict, about=about)
 

@@ -13,7 +13,11 @@ Every notebook's setup cell calls :func:`setup` first. It
 - applies the course's figure style (``utils.plots``: projector-sized, inline JPEG), also where a notebook draws
   only with matplotlib;
 - prints one line: mode, platform, device, the precision :func:`choose_precision` picks there (and why, in
-  short), library versions.
+  short), library versions; then, on Colab, one line naming TensorFlow, Keras, NumPy and ipywidgets and whether
+  they are the versions tested there (:func:`colab_notes`: never an upgrade), and elsewhere a line for each outside
+  the tested range (:func:`version_notes`).
+
+:func:`keep_cache_on_drive` (Colab, opt-in, never called by the course) keeps trained models on Google Drive.
 
 :func:`choose_precision` picks the Keras dtype policy per device (float32, mixed_bfloat16 or mixed_float16: by a
 GPU's compute capability, by a CPU's bfloat16 instructions).
@@ -28,6 +32,7 @@ import importlib
 import importlib.util
 import os
 import random
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -40,10 +45,20 @@ DEFAULT_SEED = 42
 
 #: The oldest versions the course's tests were run with (a venv with exactly these, all unit tests green).
 #: Colab and other hosted notebooks may ship older ones: :func:`setup` then says so in one line.
-TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "ipywidgets": (8, 0)}
+TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 10), "numpy": (1, 26),
+                                            "ipywidgets": (8, 0)}
+#: The newest (major, minor) each was tested with (``make test``'s venv; TensorFlow: requirements.txt's ``<2.22``).
+#: A newer one gets one line saying so.
+TESTED_NEWEST: dict[str, tuple[int, int]] = {"tensorflow": (2, 21), "keras": (3, 15), "numpy": (2, 4),
+                                             "ipywidgets": (8, 1)}
+#: The packages the setup line reports (pip names), in the order it names them.
+VERSION_CHECKED = ("tensorflow", "keras", "numpy", "ipywidgets")
+_DISPLAY = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy", "ipywidgets": "ipywidgets"}
+#: Colab's versions the course is tested with: the pins of requirements-colab.txt (``make test-colab``).
+COLAB_REQUIREMENTS = "requirements-colab.txt"
 
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
-COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22",
+COLAB_EXTRAS: dict[str, str] = {"anywidget": "anywidget>=0.9", "skimage": "scikit-image>=0.22",
                                  "logomaker": "logomaker>=0.8.7"}
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -359,15 +374,69 @@ def _major_minor(version: str) -> tuple[int, int] | None:
 
 
 def version_notes(found: dict[str, str | None]) -> list[str]:
-    """One line for each package in ``found`` (name -> version, None when absent) older than :data:`TESTED_FLOOR`."""
+    """One line for each package in ``found`` (name -> version, None when absent) outside the tested range.
+
+    Older than :data:`TESTED_FLOOR`: how to upgrade. Newer than :data:`TESTED_NEWEST`: one line saying so (it will
+    probably work; if a cell fails, that is a likely reason). For a local machine; Colab gets :func:`colab_notes`.
+    """
     notes = []
     for name, version in found.items():
-        floor = TESTED_FLOOR.get(name)
+        floor, newest = TESTED_FLOOR.get(name), TESTED_NEWEST.get(name)
         have = _major_minor(version) if version else None
-        if floor and have and have < floor:
+        if not have:
+            continue
+        if floor and have < floor:
             want = f"{floor[0]}.{floor[1]}"
             notes.append(f"Note: this machine has {name} {version}, older than the course was tested with ({want} or "
                          f"newer). If a cell fails, run  %pip install -U \"{name}>={want}\"  and restart the kernel.")
+        elif newest and have > newest:
+            notes.append(f"Note: this machine has {name} {version}, newer than the course was tested with (up to "
+                         f"{newest[0]}.{newest[1]}); it will probably work, but if a cell fails, that may be why.")
+    return notes
+
+
+def colab_tested(path: Path | None = None) -> dict[str, str]:
+    """The versions the course is tested with on Colab: ``name==version`` pins of requirements-colab.txt."""
+    path = repo_root() / COLAB_REQUIREMENTS if path is None else path
+    pins = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return pins
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = (part.strip() for part in line.split("==", 1))
+            pins[name.lower()] = version
+    return pins
+
+
+def colab_notes(found: dict[str, str | None], tested: dict[str, str] | None = None) -> list[str]:
+    """The setup line's version advice on Colab: never an upgrade, always the versions found.
+
+    Colab's frontend renders ipywidgets 7 and its TensorFlow, Keras and NumPy are built to go together, so
+    ``pip install -U`` of any of them is the wrong advice there (an ipywidgets 8 kernel side breaks every
+    widget). One line names what was found and whether it is what the course is tested with on Colab
+    (:func:`colab_tested`); a version newer than that gets one more line.
+    """
+    tested = colab_tested() if tested is None else tested
+    names = [name for name in VERSION_CHECKED if found.get(name)]
+    if not names:
+        return []
+    shown = ", ".join(f"{_DISPLAY[name]} {found[name]}" for name in names)
+    differ = [name for name in names if tested.get(name) and found[name] != tested[name]]
+    if not tested:
+        return [f"Colab: {shown} (the course's list of Colab versions, {COLAB_REQUIREMENTS}, was not found)."]
+    if not differ:
+        return [f"Colab: {shown}: the versions the course is tested with on Colab."]
+    tested_text = ", ".join(f"{_DISPLAY[name]} {tested[name]}" for name in differ)
+    notes = [f"Colab: {shown}. The course was tested on Colab with {tested_text}; keep Colab's own versions "
+             "(do not pip-install others: Colab's widgets and drivers are built for them)."]
+    newer = [name for name in differ if (_major_minor(found[name]) or (0, 0)) > (_major_minor(tested[name]) or (0, 0))]
+    if newer:
+        notes.append("Note: " + ", ".join(f"{_DISPLAY[name]} {found[name]}" for name in newer) +
+                     (" is" if len(newer) == 1 else " are") + " newer than the course was tested with on Colab; it "
+                     "will probably work, but if a cell fails, that is a likely reason (please report it).")
     return notes
 
 
@@ -407,8 +476,9 @@ def setup(seed: int = DEFAULT_SEED, tensorflow: bool = True, deterministic: bool
         print(env.summary())
         for note in memory_notes:
             print(note)
-        found = {"tensorflow": tf_version, "keras": keras_version, "ipywidgets": _installed_version("ipywidgets")}
-        for note in version_notes(found):
+        found = {"tensorflow": tf_version, "keras": keras_version, "numpy": np.__version__,
+                 "ipywidgets": _installed_version("ipywidgets")}
+        for note in colab_notes(found) if env.platform == "Colab" else version_notes(found):
             print(note)
     return env
 
@@ -430,8 +500,48 @@ def install_missing(wanted: dict[str, str] | None = None, runner=None) -> list[s
 
 
 def enable_custom_widgets() -> None:
-    """In Colab, turn on the custom widget manager that third-party widgets (ipycanvas) need."""
+    """In Colab, turn on the custom widget manager that third-party widgets (anywidget: the drawing pad) need."""
     if in_colab():
         from google.colab import output  # type: ignore[import-not-found]
 
         output.enable_custom_widget_manager()
+
+
+#: The folder :func:`keep_cache_on_drive` uses on the student's Google Drive.
+DRIVE_CACHE_FOLDER = "cnn-course-cache"
+
+
+def keep_cache_on_drive(folder: str = DRIVE_CACHE_FOLDER, mountpoint: str = "/content/drive") -> Path:
+    """Opt-in, Colab only: keep the course cache (trained models, results) on your Google Drive; returns its folder.
+
+    Colab forgets everything when its machine goes, so each new session trains every model again (3-6 minutes
+    for notebooks 05, 10 and 11 on a CPU runtime). Call this right after the setup cell, in each notebook you
+    want it for: it mounts Google Drive (Colab asks you to allow access), makes ``MyDrive/<folder>`` and points
+    ``COURSE_CACHE_DIR`` there for this notebook's kernel, copying over what this session has cached already.
+    The next session loads those models instead of training them. It costs Drive space (the models, a few MB
+    each) and Drive access for this notebook; delete the folder on Drive to start fresh. The course never calls
+    this by itself and never needs it.
+    """
+    if not in_colab():
+        from utils.errors import CourseError
+
+        raise CourseError("keep_cache_on_drive() is for Google Colab. Here the course cache already stays between "
+                          f"sessions, in {cache_dir()} (COURSE_CACHE_DIR sets another folder).")
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    old = cache_dir()
+    drive.mount(mountpoint)
+    target = Path(mountpoint) / "MyDrive" / folder
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    if old.resolve() != target.resolve():
+        for item in old.rglob("*"):
+            dest = target / item.relative_to(old)
+            if item.is_file() and not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(item, dest)
+                copied += 1
+    os.environ["COURSE_CACHE_DIR"] = str(target)
+    print(f"Course cache on Google Drive: MyDrive/{folder} (for this notebook's kernel"
+          + (f"; {copied} file(s) copied from this session" if copied else "") + ").")
+    return target

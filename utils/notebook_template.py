@@ -65,7 +65,8 @@ if not any(os.path.isdir(os.path.join(p, "utils")) for p in (".", "..")):
 sys.path.insert(0, os.path.abspath(".." if os.path.isdir("../utils") else "."))
 from utils import env
 if env.in_colab():
-    env.install_missing()  # only what Colab lacks
+    env.install_missing()  # only what Colab lacks; Colab's own TensorFlow, Keras, NumPy and ipywidgets stay as they are
+    # To keep trained models between Colab sessions on your Google Drive, opt in: see env.keep_cache_on_drive in README
 ENV = env.setup(tensorflow={tensorflow})'''
 
 
@@ -195,8 +196,40 @@ def syllabus_table(runtimes: dict | None = None) -> str:
     return "\n".join(rows)
 
 
+#: The packages the README's Colab section names, in order (pip names in requirements-colab.txt).
+COLAB_NAMED = ("tensorflow", "keras", "numpy", "ipywidgets", "widgetsnbextension", "anywidget", "ipython", "ipykernel",
+               "notebook")
+
+
+def colab_versions_line(pins: dict[str, str] | None = None) -> str:
+    """The README's list of the Colab versions ``make test-colab`` uses (from requirements-colab.txt)."""
+    from utils import env
+
+    pins = env.colab_tested() if pins is None else pins
+    return ", ".join(f"{name} {pins[name]}" for name in COLAB_NAMED if name in pins)
+
+
+def colab_table(runtimes: dict | None = None) -> str:
+    """The README's Colab cost table: per notebook, the measured fast run and the full run on a 2-core CPU with an
+    empty model cache (``full_cpu_cold_s``, what a fresh Colab CPU machine pays), or the warm full run where no
+    empty-cache run was measured (it may have loaded its own model from the cache)."""
+    runtimes = load_runtimes() if runtimes is None else runtimes
+    rows = ["| # | Fast mode | Full mode, empty model cache (2-core CPU) | Full mode, models cached (2-core CPU) |",
+            "|---|-----------|-------------------------------------------|----------------------------------------|"]
+    for path in notebook_paths():
+        r = runtimes.get(path.stem, {})
+        cold = r.get("full_cpu_cold_s")
+        rows.append(f"| {path.stem[:2]} | {_fmt_seconds(r.get('fast_s'))} | "
+                    f"{_fmt_seconds(cold) if cold is not None else 'not measured'} | "
+                    f"{_fmt_seconds(r.get('full_cpu_s'))} |")
+    return "\n".join(rows)
+
+
 def readme_with_syllabus(text: str, runtimes: dict | None = None) -> str:
-    """The README with its generated parts filled in: the syllabus, the planned notebooks, the clone commands."""
+    """The README with its generated parts filled in: the syllabus, the planned notebooks, the clone commands,
+    the Colab versions and cost table."""
+    text = _fill(text, "colab-versions", colab_versions_line())
+    text = _fill(text, "colab-runtimes", colab_table(runtimes))
     text = _fill(text, "syllabus", syllabus_table(runtimes))
     text = _fill(text, "planned", planned_paragraph())
     return _fill(text, "clone", clone_block())

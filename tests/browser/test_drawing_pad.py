@@ -62,7 +62,7 @@ def test_nothing_drawn_a_click_a_one_a_dash_and_clear(lab, notebook):
     lab.open(notebook)
     lab.run_cells_for("drawing_pad(")  # run-all trains several models: run only what the widget needs
     pad = lab.widget("course-drawing-pad")
-    canvas = pad.locator("canvas").last  # ipycanvas may stack canvases: the last one is on top
+    canvas = pad.locator("canvas").last  # the pad's one <canvas>
     canvas.wait_for(state="visible")
     canvas.scroll_into_view_if_needed()
     line = pad.locator(".course-prediction")
@@ -76,8 +76,8 @@ def test_nothing_drawn_a_click_a_one_a_dash_and_clear(lab, notebook):
     model = pad.locator(".course-model").inner_text().strip()
     assert model.startswith("Model:"), f"the pad should name its model: {model!r}"
     below = line.bounding_box()["y"] - (canvas.bounding_box()["y"] + canvas.bounding_box()["height"])
-    size = float(line.evaluate("el => parseFloat(getComputedStyle(el.querySelector('.widget-html-content') || el)"
-                               ".fontSize)"))
+    size = float(line.evaluate("el => parseFloat(getComputedStyle(el.querySelector('.widget-html-content > div') "
+                               "|| el.querySelector('.widget-html-content') || el).fontSize)"))
     assert 0 <= below <= 40 and size >= 18, f"prediction line {below:.0f} px under the canvas, {size:.0f} px type"
 
     # 2. a single click on the empty pad: a dot, and the "draw one digit, large and in the middle" message

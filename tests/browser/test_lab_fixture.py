@@ -54,16 +54,18 @@ def test_run_all_reports_a_raising_cell(lab):
         lab.run_all(timeout=30)
 
 
-def test_ipycanvas_takes_mouse_strokes(lab):
+def test_an_anywidget_canvas_takes_mouse_strokes(lab):
+    """The drawing pad's base: an anywidget <canvas> whose pointer strokes reach the kernel (was ipycanvas)."""
     path = scratch(
         lab, "canvas",
-        "import ipywidgets as w\nfrom ipycanvas import Canvas\n"
-        "canvas = Canvas(width=200, height=200)\nseen = w.Label('points: 0')\npoints = []\n"
-        "def down(x, y):\n    points.append((x, y))\n"
-        "def move(x, y):\n    if points:\n        canvas.fill_rect(x - 4, y - 4, 8, 8)\n        points.append((x, y))\n"
-        "def up(x, y):\n    seen.value = f'points: {len(points)} x range: {min(p[0] for p in points):.0f}-'"
+        "import sys\nsys.path.insert(0, '..')\nimport ipywidgets as w\n"
+        "from utils.digit_widgets import _as_strokes, _pad_canvas_class\n"
+        "canvas = _pad_canvas_class()(size=200)\nseen = w.Label('points: 0')\n"
+        "def up(_):\n    if canvas.drawing:\n        return\n"
+        "    points = [p for s in _as_strokes(canvas.strokes) for p in s]\n"
+        "    seen.value = f'points: {len(points)} x range: {min(p[0] for p in points):.0f}-'"
         " f'{max(p[0] for p in points):.0f}'\n"
-        "canvas.on_mouse_down(down)\ncanvas.on_mouse_move(move)\ncanvas.on_mouse_up(up)\n"
+        "canvas.observe(up, names='version')\n"
         "ui = w.VBox([canvas, seen])\nui.add_class('scratch-canvas')\nui",
     )
     lab.open(path)
