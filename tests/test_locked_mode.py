@@ -1,4 +1,4 @@
-"""Locked mode for graded work: ``COURSE_SOLUTIONS=0`` turns every ``.solution()`` off, ``.check()``/``.hint()`` work."""
+"""Locked mode for graded work: ``COURSE_SOLUTIONS=0`` turns every ``.solution()`` off; check and hint still work."""
 
 from __future__ import annotations
 
