@@ -120,3 +120,13 @@ def test_command_line(tmp_path, capsys):
     assert "up to date" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         slides.main(["--write", str(tmp_path / "missing.ipynb")])
+
+
+def test_make_lab_turns_a_remembered_deck_off_before_starting():
+    makefile = (slides.ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlab: ", 1)[1].split("\n\n", 1)[0]
+    lines = [line.strip() for line in recipe.splitlines()[1:]]
+    assert any("utils.slides --deck-off" in line for line in lines)
+    first_off = next(i for i, line in enumerate(lines) if "--deck-off" in line)
+    first_lab = next(i for i, line in enumerate(lines) if "jupyter lab" in line)
+    assert first_off < first_lab
