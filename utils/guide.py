@@ -301,8 +301,10 @@ def index(paths: list[Path], runtimes: dict | None = None) -> str:
            "3. `make lab`, open the notebook, Run > Run All Cells (widgets need a running kernel).", "",
            "## In class: the deck", "",
            "Every notebook is also a slide deck (jupyterlab-slideshow): click the first cell, then the deck "
-           "button in the notebook's toolbar (or the command palette: *Start Deck*). Arrow keys step through "
-           "screens; widgets stay live on their slide. The slide of each cell is generated from its content "
+           "button in the notebook's toolbar (or the command palette: *Start Deck*). The arrows at the bottom right "
+           "step: down through a section's sub-slides and reveals, right to the next section (a section is a "
+           "slide, its steps hang below it). Widgets stay live on their slide. The slide of each cell is "
+           "generated from its content "
            "(`python -m utils.slides --write`; the rules are in `utils/slides.py`). To leave the deck: the "
            "deck's stop button or the command *Stop Deck*; `make lab` always starts as plain notebooks. "
            "JupyterLab's own *View > Presentation Mode* only enlarges the text, for a projector without a deck.",
