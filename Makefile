@@ -15,7 +15,7 @@ LAB_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template export bench bench-gan test-floor test-colab colab-venv clean
+.PHONY: help venv prepare slides guide lab lint test test-browser test-unit test-notebooks test-full notebooks notebooks-fast template export bench bench-gan test-floor test-colab colab-venv clean
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv first if needed)"
@@ -26,6 +26,9 @@ help:
 	@echo "make bench      train the MNIST CNN in full mode and record a benchmark line"
 	@echo "make bench-gan  train notebook 10's GAN in full mode and record a benchmark line"
 	@echo "make test-colab run the tests in a copy of Colab's runtime (requirements-colab.txt, Python 3.13)"
+	@echo "make prepare    before class: train every model the notebooks cache, in full mode, then a table of seconds"
+	@echo "make slides     regenerate every notebook's slide metadata (the deck) and list cells too long for a slide"
+	@echo "make guide      regenerate the instructor's guide (notebooks/guide/)"
 	@echo "make lint       check utils/, tests/ and the notebooks' code with ruff (make test does it too)"
 	@echo "Python: 3.10-3.13; pick one with PYTHON=python3.12 (now: $(PYTHON))"
 
@@ -38,7 +41,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# jupyterlab-slideshow remembers a started deck in the user's settings; --deck-off opens the course as notebooks.
 lab: $(STAMP)
+	@$(BIN)/python -m utils.slides --deck-off
 	$(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
@@ -57,6 +62,16 @@ test-full: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m utils.run_notebooks --fast $(NB)
 	$(BIN)/python -m utils.run_notebooks $(NB)
+
+prepare: $(STAMP)
+	$(BIN)/python -m utils.prepare $(PREPARE_ARGS)
+
+slides: $(STAMP)
+	$(BIN)/python -m utils.slides --write
+	$(BIN)/python -m utils.slides --report
+
+guide: $(STAMP)
+	$(BIN)/python -m utils.guide --write
 
 template: $(STAMP)
 	$(BIN)/python -m utils.notebook_template --write

@@ -6,8 +6,10 @@
     python -m utils.run_notebooks notebooks/01_images_as_arrays.ipynb
 
 Each run writes its wall time into ``notebooks/runtimes.json`` (``fast_s``, ``full_cpu_s`` or
-``full_gpu_s``, and the slowest cell of a fast run), then refreshes the header of each notebook it ran from the
-template, so the runtimes a notebook shows are measured. Widget state is never stored.
+``full_gpu_s``, and the slowest cell of a fast run) and the seconds of each ``## `` section into
+``notebooks/section_runtimes.json`` (same keys; the instructor's guide, ``utils.guide``, reads them), then refreshes
+the header of each notebook it ran from the template, so the runtimes a notebook shows are measured. Widget state
+is never stored.
 
 A notebook that loads a model another notebook trained (05 and 10 load notebook 04's CNN) runs faster where that
 model is cached than on a fresh machine such as Colab, where it trains it first. ``--cold`` measures that case: a
@@ -28,6 +30,26 @@ import nbformat
 from nbclient import NotebookClient
 
 from utils import notebook_template as template
+
+SECTION_RUNTIMES = template.NOTEBOOKS / "section_runtimes.json"
+#: The per-section seconds of the last run of each notebook (stem -> {section: seconds}), filled by :func:`run`.
+SECTION_SECONDS: dict[str, dict[str, float]] = {}
+INTRO = "(title and setup)"
+
+
+def section_seconds(nb, cell_seconds: list[float]) -> dict[str, float]:
+    """Seconds per ``## `` section (the cells from one ``## `` heading to the next), in notebook order.
+
+    ``cell_seconds`` has one entry per cell (0 for markdown). Cells before the first section count as
+    :data:`INTRO`.
+    """
+    sections: dict[str, float] = {}
+    current = INTRO
+    for cell, seconds in zip(nb.cells, cell_seconds):
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            current = cell.source.split("\n")[0][3:].strip()
+        sections[current] = round(sections.get(current, 0.0) + seconds, 1)
+    return sections
 
 
 #: TensorFlow's C++ log lines (absl format: ``I0000 00:00:1795326672.488627   30873 file.cc:31] ...``) and
@@ -85,16 +107,20 @@ def run(path: Path, fast: bool, timeout: int = 1800, cold: bool = False) -> tupl
     start = time.perf_counter()
     client.execute()
     total = time.perf_counter() - start
-    slowest = 0.0
+    per_cell = []
     for cell in nb.cells:
         timing = cell.get("metadata", {}).get("execution", {})
+        seconds = 0.0
         if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
             from datetime import datetime
 
             t0 = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
             t1 = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-            slowest = max(slowest, (t1 - t0).total_seconds())
+            seconds = (t1 - t0).total_seconds()
+        per_cell.append(seconds)
         cell.get("metadata", {}).pop("execution", None)
+    slowest = max(per_cell, default=0.0)
+    SECTION_SECONDS[path.stem] = section_seconds(nb, per_cell)
     nb.metadata.pop("widgets", None)
     strip_tensorflow_logs(nb)
     return total, slowest, nb
@@ -132,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             entry["fast_slowest_cell_s"] = round(slowest, 1)
         elif not cold:
             nbformat.write(nb, path)
+        if path.stem in SECTION_SECONDS:
+            sections = json.loads(SECTION_RUNTIMES.read_text()) if SECTION_RUNTIMES.exists() else {}
+            sections.setdefault(path.stem, {})[key] = SECTION_SECONDS.pop(path.stem)
+            SECTION_RUNTIMES.write_text(json.dumps(sections, indent=1, sort_keys=True) + "\n")
         mode = "fast" if fast else ("full, empty model cache" if cold else "full")
         print(f"{path.name}: {mode} mode {total:.1f} s (slowest cell {slowest:.1f} s)")
         template.RUNTIMES.write_text(json.dumps(runtimes, indent=1, sort_keys=True) + "\n")

@@ -42,6 +42,9 @@ from pathlib import Path
 
 import pytest
 
+# Which cells a widget cell needs: the same walk `make prepare` uses to train one model of a notebook.
+from utils.prepare import cells_for
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 REQUIRE = os.environ.get("COURSE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -125,60 +128,6 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
-
-
-#: Methods that change the object they are called on: a cell calling one (``cnn.fit(...)``) is needed by
-#: later cells that use the object even though it assigns nothing to it.
-MUTATORS = {"fit", "compile", "build", "load_weights", "set_weights", "train_on_batch", "append", "extend",
-            "update", "add", "insert", "pop", "clear", "setdefault", "sort", "fill", "add_class"}
-
-
-def _names(source: str) -> tuple[set[str], set[str], set[str]]:
-    """(names a cell defines, names it reads, names it mutates with a MUTATORS method call)."""
-    import ast
-
-    tree = ast.parse(source)
-    defined, used, mutated = set(), set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and isinstance(node.func.value, ast.Name) and node.func.attr in MUTATORS):
-            mutated.add(node.func.value.id)
-    return defined, used, mutated
-
-
-def cells_for(path: Path, *needles: str) -> list[int]:
-    """The code cells (0-based indexes) a learner must run to see the cells containing ``needles``.
-
-    Walks back from those cells: keeps every cell that defines a name still needed, or changes it in place
-    (``cnn.fit(...)``), adding what that cell reads; the setup cell always. Cells nothing depends on (other
-    models, plots, exercises) are left out, so a notebook that trains several models shows its widget in
-    a fraction of its run-all time.
-    """
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    targets = [i for i, src in code if any(n in src for n in needles)]
-    if not targets:
-        raise AssertionError(f"{path.name}: no code cell contains {needles}")
-    chosen, needed = set(targets), set()
-    for i, src in code:
-        if i in chosen:
-            needed |= _names(src)[1]
-    for i, src in reversed([(i, src) for i, src in code if i < max(targets)]):
-        if i in chosen:
-            continue
-        defined, used, mutated = _names(src)
-        if src.startswith("# Setup: run this cell first") or (defined | mutated) & needed:
-            chosen.add(i)
-            needed = (needed - defined) | used
-    return sorted(chosen)
 
 
 class LabServer:

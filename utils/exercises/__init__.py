@@ -25,6 +25,11 @@ Function answers are run on copies of each test case's arguments, after the expe
 it changed its input), under a time limit (a function that never returns gets a message, not a hung
 notebook), and a function that returns None is asked whether it forgot ``return``.
 
+Locked mode, for graded work: with ``COURSE_SOLUTIONS=0`` in the environment (set before the kernel starts, e.g.
+``COURSE_SOLUTIONS=0 make lab``, or in a Colab cell ``%env COURSE_SOLUTIONS=0``) every ``q.solution()`` says that
+the instructor has turned solutions off; ``q.check()`` and ``q.hint()`` keep working. It is a courtesy lock, not a
+secure one: the solutions are in ``utils/exercises/`` for anyone who looks.
+
 Every module lists its exercises in ``EXERCISES``; each carries its solution value and some wrong
 answers, and ``tests/test_exercises.py`` checks every checker with both.
 """
@@ -36,6 +41,7 @@ import ctypes
 import dis
 import math
 import numbers
+import os
 import signal
 import threading
 import time
@@ -58,6 +64,17 @@ class Verdict:
 
     ok: bool | None
     message: str
+
+
+#: The environment variable that turns solutions off (locked mode): "0", "false", "no" or "off".
+SOLUTIONS_VARIABLE = "COURSE_SOLUTIONS"
+LOCKED_MESSAGE = ("Solutions are turned off for this course: your instructor set COURSE_SOLUTIONS=0 (graded work). "
+                  "ex.{name}.check(answer) still checks your answer and ex.{name}.hint() still gives hints.")
+
+
+def solutions_allowed() -> bool:
+    """False in locked mode (``COURSE_SOLUTIONS`` is 0/false/no/off), True otherwise (the default)."""
+    return os.environ.get(SOLUTIONS_VARIABLE, "").strip().lower() not in {"0", "false", "no", "off"}
 
 
 #: What a checker returns when the answer is still a placeholder (say, a function that returns ``...``).
@@ -104,8 +121,10 @@ class Exercise:
     def hint(self, number: int | None = None) -> None:
         """Print the next hint (one more per call); ``hint(k)`` prints hints 1 to k."""
         total = len(self.hints)
+        after = (f"ex.{self.name}.solution() shows a worked solution" if solutions_allowed()
+                 else "solutions are turned off for this course")
         if not total:
-            print(f"There are no hints for {self.name}; ex.{self.name}.solution() shows a worked solution.")
+            print(f"There are no hints for {self.name}; {after}.")
             return
         if number is None:
             last = min(self.hints_shown + 1, total)
@@ -123,10 +142,13 @@ class Exercise:
         if left:
             print(f"({left} more hint{'s' if left > 1 else ''}: run ex.{self.name}.hint() again.)")
         else:
-            print(f"(That was the last hint; ex.{self.name}.solution() shows a worked solution.)")
+            print(f"(That was the last hint; {after}.)")
 
     def solution(self) -> None:
-        """Print the worked solution."""
+        """Print the worked solution (in locked mode, ``COURSE_SOLUTIONS=0``, say that solutions are off)."""
+        if not solutions_allowed():
+            print(LOCKED_MESSAGE.format(name=self.name))
+            return
         print(f"Solution to {self.name}:\n{self.solution_text}")
 
     def __repr__(self) -> str:
