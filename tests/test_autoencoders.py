@@ -122,3 +122,105 @@ def test_plot_latent_grid_draws(monkeypatch):
     matplotlib.use("Agg")
     images = ae.plot_latent_grid(lambda z: np.zeros((len(z), 4, 4, 1)), n=4)
     assert images.shape == (4, 4, 4, 4)
+
+
+def test_summed_bce_is_keras_binary_crossentropy_times_the_pixels():
+    import keras
+
+    rng = np.random.default_rng(2)
+    images = (rng.random((5, 28, 28, 1)) > 0.6).astype("float32") * rng.random((5, 28, 28, 1)).astype("float32")
+    decoded = np.clip(rng.random((5, 28, 28, 1)), 0.01, 0.99).astype("float32")
+    ours = np.asarray(ae.reconstruction_loss(images, decoded))
+    library = np.asarray(keras.losses.binary_crossentropy(images.reshape(5, -1), decoded.reshape(5, -1)))
+    assert ours.shape == (5,)
+    assert np.allclose(ours, 784 * library, rtol=1e-4), "the VAE's BCE is Keras' mean BCE summed over 784 pixels"
+    assert np.isfinite(np.asarray(ae.reconstruction_loss(images, np.zeros_like(images)))).all()  # clipped log(0)
+
+
+def test_kl_loss_matches_the_numpy_formula_and_is_zero_at_the_prior():
+    rng = np.random.default_rng(3)
+    mean, log_var = rng.normal(size=(6, 2)).astype("float32"), rng.normal(size=(6, 2)).astype("float32")
+    assert np.allclose(np.asarray(ae.kl_loss(mean, log_var)), ae.kl_divergence(mean, log_var), rtol=1e-5)
+    assert np.allclose(np.asarray(ae.kl_loss(np.zeros((3, 4)), np.zeros((3, 4)))), 0.0)
+
+
+def test_beta_weighs_the_kl_term_in_the_loss():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    vae = ae.build_vae(latent_dim=2, hidden=8, seed=0, beta=4.0)
+    x = np.random.default_rng(1).random((8, 28, 28, 1)).astype("float32")
+    total, recon, kl = (float(v) for v in vae.losses_for(x))
+    assert total == pytest.approx(recon + 4.0 * kl, rel=1e-5)
+    assert ae.VAE.from_config(vae.get_config()).beta == 4.0
+
+
+def test_load_or_train_beta_vae_caches_each_beta_apart(monkeypatch, tmp_path):
+    from utils import cache
+
+    monkeypatch.setattr(ae, "BETA_RUNS", {"images": 40, "epochs": 1, "fast_images": 40, "fast_epochs": 1})
+    monkeypatch.setattr(ae, "VAE_RECIPE", dict(ae.VAE_RECIPE, hidden=8, batch_size=20))
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(ae, "_mnist_split", lambda fast: (rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
+                                                          rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)))
+    names = []
+    real = cache.load_or_train
+
+    def spy(name, recipe, train, **kwargs):
+        names.append((name, recipe["vae"]["beta"]))
+        return real(name, recipe, train, **kwargs)
+
+    monkeypatch.setattr(cache, "load_or_train", spy)
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    model = ae.load_or_train_beta_vae(4, fast=True, verbose=False)
+    assert names == [("mnist_vae_beta4", 4.0)] and model.beta == 4.0
+    assert set(model.course_cache.info["history"]) >= {"reconstruction", "kl", "val_kl"}
+    with pytest.raises(CourseError, match="0 or more"):
+        ae.load_or_train_beta_vae(-1)
+    with pytest.raises(CourseError, match="must be a number"):
+        ae.load_or_train_beta_vae("big")
+
+
+def test_the_registered_names_notebook_10_loads_are_kept():
+    import keras
+
+    assert keras.saving.get_registered_name(ae.VAE) == "course_autoencoders>VAE"
+    assert keras.saving.get_registered_name(ae.Sampling) == "course_autoencoders>Sampling"
+    assert ae.VAE_NAME == "mnist_vae"
+
+
+def test_the_lesson_code_in_the_module_is_the_notebooks():
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(__file__).resolve().parent.parent
+    nb = nbformat.read(root / "notebooks" / "09_autoencoders.ipynb", as_version=4)
+    exported = [c.source.partition("\n")[2].strip("\n") for c in nb.cells
+                if c.cell_type == "code" and c.source.startswith("#@save utils.autoencoders")]
+    module = (root / "utils" / "autoencoders.py").read_text()
+    assert len(exported) == 3, "notebook 09 exports the sampling layer, the two loss terms and the VAE"
+    for code in exported:
+        assert code in module, f"utils/autoencoders.py lacks the notebook's cell starting {code[:60]!r}: make export"
+
+
+def test_show_rows_draws_and_checks_its_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ae.show_rows([np.zeros((3, 4, 4)), np.ones((2, 4, 4, 1))], ["a", "b"], titles=[["x"] * 3, ["y"] * 2])
+    with pytest.raises(CourseError, match="one label per row"):
+        ae.show_rows([np.zeros((3, 4, 4))], ["a", "b"])
+    with pytest.raises(CourseError, match="one title per image"):
+        ae.show_rows([np.zeros((3, 4, 4))], ["a"], titles=[["x"]])
+
+
+def test_exercise_q5_takes_an_ops_or_numpy_kl_and_rejects_a_batch_total():
+    from keras import ops
+
+    from utils.exercises import nb09 as ex
+
+    assert ex.q5.evaluate(lambda m, lv: 0.5 * ops.sum(ops.square(m) + ops.exp(lv) - 1 - lv, axis=1)).ok is True
+    assert ex.q5.evaluate(lambda m, lv: 0.5 * np.sum(m ** 2 + np.exp(lv) - 1 - lv, axis=-1)).ok is True
+    verdict = ex.q5.evaluate(ex._kl_one_number_for_the_batch)
+    assert verdict.ok is False and "test case" in verdict.message

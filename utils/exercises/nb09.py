@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-from utils.exercises import Exercise, expect_choice, expect_integer, expect_number
+from utils.exercises import Exercise, expect_choice, expect_function, expect_integer, expect_number
 
 #: q4's 4x4 patch of an 8-bit image and a reconstruction of it (both 0-255).
 ORIGINAL = np.array([[52, 55, 61, 66],
@@ -24,22 +27,56 @@ def _nmse_percent(original: np.ndarray, reconstruction: np.ndarray) -> float:
 
 NMSE_PERCENT = _nmse_percent(ORIGINAL, RECONSTRUCTION)
 
-#: q5's posterior: one image's encoder output, a 2-D mean and variance (not log-variance).
-Q5_MEAN = np.array([1.0, -0.5])
-Q5_VARIANCE = np.array([0.25, 1.0])
-KL_Q5 = float(0.5 * np.sum(Q5_MEAN ** 2 + Q5_VARIANCE - 1 - np.log(Q5_VARIANCE)))
+#: q6: the share of a 2-D standard normal outside the square [-2.5, 2.5]^2 that notebook 09's latent grid shows.
+Q6_SPAN = 2.5
+_INSIDE_1D = math.erf(Q6_SPAN / math.sqrt(2))
+OUTSIDE_SQUARE = 1 - _INSIDE_1D ** 2
+
+
+def _kl_reference(z_mean: Any, z_log_var: Any) -> np.ndarray:
+    mean, log_var = np.asarray(z_mean, dtype=float), np.asarray(z_log_var, dtype=float)
+    return 0.5 * np.sum(mean ** 2 + np.exp(log_var) - 1 - log_var, axis=-1)
+
+
+def _kl_cases() -> list[tuple]:
+    rng = np.random.default_rng(5)
+    return [(np.zeros((2, 2), "float32"), np.zeros((2, 2), "float32")),   # the prior itself: 0
+            (np.array([[1.0, -0.5]], "float32"), np.log(np.array([[0.25, 1.0]], "float32"))),
+            (rng.normal(size=(4, 3)).astype("float32"), rng.normal(scale=0.5, size=(4, 3)).astype("float32"))]
+
+
+def _kl_without_half(z_mean, z_log_var):
+    return np.sum(np.square(z_mean) + np.exp(z_log_var) - 1 - z_log_var, axis=-1)
+
+
+def _kl_log_var_as_variance(z_mean, z_log_var):
+    return 0.5 * np.sum(np.square(z_mean) + z_log_var - 1 - np.log(np.abs(z_log_var) + 1e-12), axis=-1)
+
+
+def _kl_mean_over_coordinates(z_mean, z_log_var):
+    return 0.5 * np.mean(np.square(z_mean) + np.exp(z_log_var) - 1 - z_log_var, axis=-1)
+
+
+def _kl_one_number_for_the_batch(z_mean, z_log_var):
+    return 0.5 * np.sum(np.square(z_mean) + np.exp(z_log_var) - 1 - z_log_var)
+
+
+def _kl_wrong_sign(z_mean, z_log_var):
+    return -0.5 * np.sum(np.square(z_mean) + np.exp(z_log_var) - 1 - z_log_var, axis=-1)
+
 
 q1 = Exercise(
     name="q1",
-    question="The 8-3-8 encoder squeezes 8 patterns through 3 hidden units. If every hidden unit ends up (close "
-             "to) 0 or 1, how many different codes can the hidden layer hold?",
-    checker=expect_integer(8),
-    hints=["Each unit is a bit. How many different 3-bit strings are there?",
-           "Count them: 000, 001, 010, ... or use 2 to the power of the number of units."],
-    solution_text="2**3 = 8: exactly enough for the 8 patterns, so a perfect code uses every corner of the cube "
-                  "once. A local (one-hot) code would need 8 units; a distributed (binary) code needs log2(8) = 3.",
-    solution_value=8,
-    wrong_examples=(3, 6, 9, 27),
+    question="A 16-H-16 encoder network gets 16 one-hot patterns. For a binary code (every pattern a different "
+             "corner of the hidden units' cube, each unit 0 or 1), how many hidden units H does it need at the least?",
+    checker=expect_integer(4),
+    hints=["H units that are each 0 or 1 can hold 2**H different codes.",
+           "Find the smallest H with 2**H >= 16."],
+    solution_text="2**4 = 16: four binary units give exactly 16 codes, one per pattern (three give only 8). A local "
+                  "(one-hot) code would need 16 units; a binary distributed code needs log2(16) = 4. Without the "
+                  "binary requirement fewer can do: Kruglyak (1990) solves the N-bit encoder with 2 hidden units.",
+    solution_value=4,
+    wrong_examples=(16, 8, 2, 5),
 )
 
 q2 = Exercise(
@@ -88,44 +125,59 @@ q4 = Exercise(
 
 q5 = Exercise(
     name="q5",
-    question="An encoder maps one image to a 2-D Gaussian with mean ex.Q5_MEAN = [1.0, -0.5] and variance "
-             "ex.Q5_VARIANCE = [0.25, 1.0] (variance, not log-variance). What is its KL divergence to the standard "
-             "normal prior, 0.5 * sum(mean**2 + variance - 1 - log(variance))?",
-    checker=expect_number(KL_Q5, rel_tol=1e-3),
-    hints=["Natural logarithm (np.log). Do each coordinate, then add.",
-           "The second coordinate has variance 1, so only its mean counts: 0.5 * 0.25. The first: "
-           "0.5 * (1 + 0.25 - 1 - log 0.25)."],
-    solution_text="0.5 * (1 + 0.25 - 1 - ln 0.25) + 0.5 * (0.25 + 1 - 1 - 0) = 0.5 * 1.636 + 0.125 = "
-                  f"{KL_Q5:.3f}. A mean of 0 and a variance of 1 in every coordinate would give 0: the KL term pulls "
-                  "every code towards the prior.",
-    solution_value=KL_Q5,
-    wrong_examples=(float(0.5 * np.sum(Q5_MEAN ** 2 + Q5_VARIANCE - 1 - np.log10(Q5_VARIANCE))),
-                    float(np.sum(Q5_MEAN ** 2 + Q5_VARIANCE - 1 - np.log(Q5_VARIANCE))),
-                    float(0.5 * np.sum(Q5_MEAN ** 2 + np.exp(Q5_VARIANCE) - 1 - Q5_VARIANCE)), 0.0),
+    question="Write kl_term(z_mean, z_log_var): the KL divergence of N(z_mean, exp(z_log_var)) to N(0, I), "
+             "0.5 * sum over the latent coordinates of (mean**2 + variance - 1 - log variance), one number per image "
+             "(arrays of shape (batch, latent) in, shape (batch,) out).",
+    checker=expect_function(_kl_reference, _kl_cases),
+    hints=["z_log_var is the log of the variance: the variance is ops.exp(z_log_var), and log variance is "
+           "z_log_var itself.",
+           "Sum over the last axis only (axis=-1 or axis=1), so that each image keeps its own number: "
+           "return 0.5 * ops.sum(..., axis=-1)."],
+    solution_text="def kl_term(z_mean, z_log_var):\n"
+                  "    return 0.5 * ops.sum(ops.square(z_mean) + ops.exp(z_log_var) - 1 - z_log_var, axis=-1)\n"
+                  "A mean of 0 and a log-variance of 0 (variance 1) give 0: the KL term is the price of a code "
+                  "that differs from the prior. Summing over all axes would give one number for the whole batch.",
+    solution_value=_kl_reference,
+    wrong_examples=(_kl_without_half, _kl_log_var_as_variance, _kl_mean_over_coordinates,
+                    _kl_one_number_for_the_batch, _kl_wrong_sign),
 )
 
 q6 = Exercise(
     name="q6",
-    question="Compare the two scatter plots of validation digits: the plain autoencoder's codes and the VAE's "
-             "means. Points drawn from a standard normal decode to digits of every kind with the VAE's decoder; "
-             "points drawn from the box the plain autoencoder's codes fill give mostly a few kinds of digit "
-             "(count the 1s), and some odd or smudged shapes. Why? "
-             "A: the VAE's decoder has more parameters. "
-             "B: the KL term packs the VAE's codes around the origin, overlapping the prior with no big holes, "
-             "while the plain codes spread over a region of their own with gaps the decoder never trained on. "
-             "C: the plain autoencoder was trained for fewer epochs. D: the VAE sees the labels. "
-             "Answer with a letter.",
-    checker=expect_choice("B", ["A", "B", "C", "D"]),
-    hints=["Both decoders have the same layers, and neither model ever sees a label (the colours are added "
-           "only for the picture).",
-           "Where does each model put its codes, and where does N(0, I) put its samples?"],
-    solution_text="B. Sampling only works where the decoder was trained: the KL term makes the VAE's codes fill "
-                  "the prior's region (noise in z also trains the decoder on the gaps between codes), while the "
-                  "plain autoencoder's codes sit in arms and clusters of any size, with empty space in between, so "
-                  "points drawn evenly from its box land mostly in the widest arms or in gaps the decoder never "
-                  "trained on.",
-    solution_value="B",
-    wrong_examples=("A", "C", "D"),
+    question="The latent grid covers the square from -2.5 to 2.5 in both coordinates. What fraction of samples "
+             "from the 2-D standard normal prior falls outside that square? Answer as a fraction (0.1 for 10%).",
+    checker=expect_number(OUTSIDE_SQUARE, rel_tol=0.02),
+    hints=["The two coordinates are independent: a sample is inside the square when each coordinate is between "
+           "-2.5 and 2.5.",
+           "P(|z1| < 2.5) = 2 * norm.cdf(2.5) - 1 (scipy.stats.norm), or math.erf(2.5 / math.sqrt(2)). "
+           "Square it for both coordinates, then take 1 minus that."],
+    solution_text=f"P(|z| < 2.5) = erf(2.5 / sqrt 2) = {_INSIDE_1D:.4f} per coordinate, so "
+                  f"{_INSIDE_1D:.4f}**2 = {_INSIDE_1D ** 2:.4f} inside and {OUTSIDE_SQUARE:.4f} (about "
+                  f"{OUTSIDE_SQUARE:.1%}) outside: the grid shows where almost every prior sample lands. "
+                  "(A circle of radius 2.5 would leave exp(-2.5**2 / 2) = 4.4% outside.)",
+    solution_value=OUTSIDE_SQUARE,
+    wrong_examples=(1 - _INSIDE_1D, math.exp(-Q6_SPAN ** 2 / 2), _INSIDE_1D ** 2, 1 - math.exp(-2)),
 )
 
-EXERCISES = [q1, q2, q3, q4, q5, q6]
+q7 = Exercise(
+    name="q7",
+    question="You will train the same VAE with beta = 0, 1 and 4 (same images, epochs and seed). Going from "
+             "beta = 1 to beta = 4, what happens on the validation digits?\n"
+             "  A: the KL term falls and the reconstruction term rises (worse reconstructions).\n"
+             "  B: both fall.\n"
+             "  C: the KL term rises and the reconstruction term falls.\n"
+             "  D: neither changes: beta only rescales the loss.\n"
+             "Answer with a letter.",
+    checker=expect_choice("A", ["A", "B", "C", "D"]),
+    hints=["The loss is reconstruction + beta * KL. What does a larger beta make more expensive?",
+           "Carrying information about the image in the code costs KL; with less information in the code, "
+           "what happens to the reconstructions?"],
+    solution_text="A. With beta = 4 each nat of KL costs four times as much, so the optimiser keeps the codes "
+                  "closer to the prior (less KL); codes that say less about each image give blurrier "
+                  "reconstructions (a larger reconstruction term). Not D: beta weighs one term against the other, "
+                  "it does not scale the whole loss.",
+    solution_value="A",
+    wrong_examples=("B", "C", "D"),
+)
+
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7]
