@@ -251,9 +251,13 @@ def prepare(models: list[Model], run_cells: CellRunner, fast: bool = False,
 
 
 def _shown(path: Path) -> str:
-    home = os.environ.get("HOME")
-    text = str(path)
-    return text.replace(home, "~", 1) if home and text.startswith(home) else text
+    """A cache file as the table shows it: relative to the course cache folder where it lies inside it."""
+    from utils import env
+
+    try:
+        return str(Path(path).resolve().relative_to(env.cache_dir().resolve().parent))
+    except ValueError:
+        return str(path)
 
 
 def table(results: list[Result]) -> str:
