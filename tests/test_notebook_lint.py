@@ -19,7 +19,8 @@ MIN_COMPARED = {"01_images_as_arrays": 0.60}
 #: Notebooks 07 and later were commissioned with at least 60% compared.
 MIN_COMPARED.update({stem: 0.60 for stem in ("07_training_practice", "08_transfer_learning",
                                              "09_autoencoders", "10_gans", "11_adversarial_examples",
-                                             "12_convolution_beyond_images", "13_cnns_at_work")})
+                                             "12_convolution_beyond_images", "13_cnns_at_work",
+                                             "14_finding_objects")})
 DEFAULT_MIN_COMPARED = 0.40
 
 

@@ -153,6 +153,7 @@ PLANNED: dict[str, str] = {
     "11": "adversarial examples",
     "12": "1-D convolutions beyond images (DNA motifs, time series)",
     "13": "CNNs at work: segmentation, one-shot verification, style transfer",
+    "14": "finding objects: localisation, landmarks, sliding windows, a grid detector, NMS, mAP",
 }
 
 

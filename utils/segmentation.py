@@ -14,6 +14,7 @@ much smaller): no Dense layer, so it runs on a canvas of any size whose sides di
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -34,44 +35,117 @@ INK_THRESHOLD = 128
 MAX_OVERLAP = 0.25
 
 
+@dataclass
+class CanvasObjects:
+    """What :func:`make_canvases` placed on each canvas (with ``objects=True``), one array per canvas.
+
+    ``boxes[i]``: float (k, 4) as ``[x0, y0, x1, y1]`` in pixels, the tight box around a digit's mask pixels
+    (ink >= :data:`INK_THRESHOLD`; x1 and y1 one past the last pixel, so ``x1 - x0`` is the width).
+    ``labels[i]``: int (k,) the digits. ``keypoints[i]``: float (k, 3, 2) as ``(x, y)`` pixel centres of
+    three landmarks per digit: the top end of its stroke (the middle of its topmost mask row), the centre of
+    its ink mass, and the bottom end (the middle of its lowest mask row). ``scales[i]``: (k,) the zoom each
+    digit was drawn at (1 = 28 pixels).
+    """
+
+    boxes: list[np.ndarray]
+    labels: list[np.ndarray]
+    keypoints: list[np.ndarray]
+    scales: list[np.ndarray]
+
+
+def _zoom(digit: np.ndarray, side: int) -> np.ndarray:
+    """A uint8 digit resized to ``side`` x ``side`` pixels (bilinear)."""
+    from PIL import Image
+
+    if digit.shape == (side, side):
+        return digit
+    return np.asarray(Image.fromarray(digit).resize((side, side), Image.BILINEAR))
+
+
+def _landmarks(wins: np.ndarray, digit: np.ndarray, top: int, left: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tight box and three keypoints (see :class:`CanvasObjects`) of a digit's mask pixels ``wins``."""
+    rows, cols = np.nonzero(wins)
+    if len(rows) == 0:  # a digit with no pixel above the threshold: a box of its whole square
+        h, w = wins.shape
+        return (np.array([left, top, left + w, top + h], float),
+                np.tile([left + w / 2, top + h / 2], (3, 1)).astype(float))
+    box = np.array([left + cols.min(), top + rows.min(), left + cols.max() + 1, top + rows.max() + 1], float)
+    weight = digit[rows, cols].astype(float)
+    centre = (left + np.sum(cols * weight) / weight.sum() + 0.5, top + np.sum(rows * weight) / weight.sum() + 0.5)
+    first, last = rows.min(), rows.max()
+    top_end = (left + cols[rows == first].mean() + 0.5, top + first + 0.5)
+    bottom_end = (left + cols[rows == last].mean() + 0.5, top + last + 0.5)
+    return box, np.array([top_end, centre, bottom_end], float)
+
+
 def make_canvases(x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_digits: int = 3,
-                  min_digits: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  min_digits: int = 1, seed: int = 0, scale: tuple[float, float] | None = None,
+                  max_overlap: float = MAX_OVERLAP, objects: bool = False):
     """``n`` canvases of ``size`` x ``size`` pixels with ``min_digits`` to ``max_digits`` digits each.
 
     ``x``: uint8 digits (N, h, w), ``y``: their labels 0-9. Returns the images as float32 in [0, 1], shape
     (n, size, size), and the masks as uint8 (n, size, size) with 0 = background and ``d + 1`` = digit ``d``.
     Digits are drawn with replacement; positions are redrawn (up to 50 times) while a digit's box would cover
-    more than :data:`MAX_OVERLAP` of an earlier one. The same ``seed`` gives the same canvases.
+    more than ``max_overlap`` (default :data:`MAX_OVERLAP`) of an earlier one or of itself (the smaller box
+    counts). The same ``seed`` gives the same canvases.
+
+    Notebook 14 (detection) adds: ``scale=(low, high)`` draws each digit's zoom uniformly in that range (a
+    28-pixel digit becomes ``round(28 * zoom)`` pixels, bilinear), and ``objects=True`` also returns a
+    :class:`CanvasObjects` with every digit's box, label and keypoints. Without ``scale`` the random draws, and
+    so the canvases, are exactly notebook 13's.
     """
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 3 or len(x) != len(y) or len(x) == 0:
         raise CourseError(f"x must be a stack of 2-D digits (N, h, w) with one label each; got x {x.shape}, "
                           f"y {y.shape}.")
-    h, w = x.shape[1:]
-    if size < max(h, w):
-        raise CourseError(f"a canvas of {size} pixels cannot hold a {h}x{w} digit; use size >= {max(h, w)}.")
+    h0, w0 = x.shape[1:]
+    if scale is not None:
+        low, high = (float(v) for v in scale)
+        if not 0 < low <= high or round(max(h0, w0) * high) > size:
+            raise CourseError(f"scale must be (low, high) with 0 < low <= high and digits of "
+                              f"{max(h0, w0)} x high pixels fitting the {size}-pixel canvas; got {scale}.")
+        if h0 != w0:
+            raise CourseError(f"scale needs square digits; got {h0}x{w0}.")
+    if size < max(h0, w0):
+        raise CourseError(f"a canvas of {size} pixels cannot hold a {h0}x{w0} digit; use size >= {max(h0, w0)}.")
     if not 1 <= min_digits <= max_digits:
         raise CourseError(f"need 1 <= min_digits <= max_digits, got {min_digits} and {max_digits}.")
     rng = np.random.default_rng(seed)
     images = np.zeros((n, size, size), np.uint8)
     masks = np.zeros((n, size, size), np.uint8)
+    found = CanvasObjects([], [], [], [])
     for i in range(n):
         ink = np.zeros((size, size), np.uint8)  # the most ink any digit put on each pixel so far
-        boxes: list[tuple[int, int]] = []
+        boxes: list[tuple[int, int, int, int]] = []
+        placed: list[tuple[np.ndarray, int, int, int, float]] = []
         for _ in range(rng.integers(min_digits, max_digits + 1)):
+            zoom = 1.0 if scale is None else float(rng.uniform(low, high))
+            h = w = round(h0 * zoom) if scale is not None else None
+            if h is None:
+                h, w = h0, w0
             for _attempt in range(50):
                 top, left = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
-                overlaps = [max(0, h - abs(top - t)) * max(0, w - abs(left - u)) / (h * w) for t, u in boxes]
-                if not overlaps or max(overlaps) <= MAX_OVERLAP:
+                overlaps = [max(0, min(top + h, t + bh) - max(top, t)) * max(0, min(left + w, u + bw) - max(left, u))
+                            / min(h * w, bh * bw) for t, u, bh, bw in boxes]
+                if not overlaps or max(overlaps) <= max_overlap:
                     break
-            boxes.append((top, left))
+            boxes.append((top, left, h, w))
             k = rng.integers(len(x))
-            digit = x[k]
+            digit = x[k] if scale is None else _zoom(x[k], h)
             region = (slice(top, top + h), slice(left, left + w))
             wins = (digit >= INK_THRESHOLD) & (digit > ink[region])
             masks[i][region][wins] = y[k] + 1
             ink[region] = np.maximum(ink[region], digit)
+            placed.append((digit, int(y[k]), int(top), int(left), zoom))
         images[i] = ink
+        if objects:
+            marks = [_landmarks(d >= INK_THRESHOLD, d, t, u) for d, _, t, u, _ in placed]
+            found.boxes.append(np.array([b for b, _ in marks], float).reshape(-1, 4))
+            found.keypoints.append(np.array([p for _, p in marks], float).reshape(-1, 3, 2))
+            found.labels.append(np.array([label for _, label, _, _, _ in placed], np.int64))
+            found.scales.append(np.array([z for *_, z in placed], float))
+    if objects:
+        return images.astype(np.float32) / 255.0, masks, found
     return images.astype(np.float32) / 255.0, masks
 
 
