@@ -92,7 +92,7 @@ q1 = Exercise(
     wrong_examples=(_no_max, _over_sum, _over_smaller, _plus_one, _crashes_on_empty),
 )
 
-#: q2's options: why NMS raised the detector's precision.
+#: q3's options: why NMS raised the detector's precision.
 NMS_CHOICES = {
     "A": "NMS removes extra boxes that neighbouring cells put on a digit that is already found; each of them "
          "counted as a false positive, and removing them loses almost no true positive.",
@@ -101,8 +101,8 @@ NMS_CHOICES = {
     "D": "NMS removes boxes of the wrong class, so the class errors disappear.",
 }
 
-q2 = Exercise(
-    name="q2",
+q3 = Exercise(
+    name="q3",
     question="At the same score threshold, NMS raised the detector's precision while its recall hardly moved. "
              "Why? Answer with a letter (the options are printed).",
     checker=expect_choice("A", tuple(NMS_CHOICES)),
@@ -116,8 +116,8 @@ q2 = Exercise(
 )
 
 
-q3 = Exercise(
-    name="q3",
+q2 = Exercise(
+    name="q2",
     question="Notebook 04's CNN, run as a fully convolutional network, turns a 64x64 canvas into a 19x19 map of "
              "class probabilities (a 28x28 window every 2 pixels). How wide is the map for a 100x100 canvas?",
     checker=expect_integer((100 - 28) // 2 + 1),
@@ -161,7 +161,7 @@ def _show_choices(choices: dict[str, str]) -> None:
 
 
 def show_nms_choices() -> None:
-    """Print q2's options."""
+    """Print q3's options."""
     _show_choices(NMS_CHOICES)
 
 
