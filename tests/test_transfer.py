@@ -267,3 +267,18 @@ def test_imagenet_download_failure_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(keras.applications, "MobileNetV2", broken)
     assert transfer.imagenet_mobilenet(is_online=lambda: True) is None
     assert capsys.readouterr().out == "Skipped: the ImageNet weights could not be downloaded (OSError).\n"
+
+
+def test_exercise_four_follows_the_measured_table():
+    shrinking = {("scratch", 100): (0.5, 0.01, 3), ("frozen", 100): (0.7, 0.01, 3), ("random", 100): (0.5, 0.0, 3),
+                 ("scratch", 3000): (0.85, 0.01, 3), ("all", 3000): (0.86, 0.01, 3), ("frozen", 3000): (0.7, 0, 3),
+                 ("random", 3000): (0.6, 0.0, 3)}
+    assert nb08.statement_truths(shrinking, (100, 3000)) == {"A": True, "B": False, "C": False, "D": False}
+    growing = {k: ((v[0] - 0.3) if k == ("scratch", 3000) else v[0], v[1], v[2]) for k, v in shrinking.items()}
+    assert nb08.statement_truths(growing, (100, 3000))["C"]
+    try:
+        nb08.record_measurement(growing, (100, 3000))
+        assert nb08.q4.evaluate("C").ok and nb08.q4.evaluate("A").ok is False
+    finally:
+        nb08._MEASURED.clear()
+    assert nb08.q4.evaluate("A").ok and nb08.q4.evaluate("E").ok is False
