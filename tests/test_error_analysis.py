@@ -117,3 +117,9 @@ def test_compare_shares_says_apart_only_when_the_intervals_do_not_overlap():
     same = ea.compare_shares(mistakes, similar, reasons=["thick stroke"]).splitlines()[1]
     assert same.startswith("thick stroke") and same.endswith("overlap") and "42%" in same and "43%" in same
     assert ea.compare_shares(mistakes, rare, reasons=["thick stroke"]).splitlines()[1].endswith("apart")
+
+
+def test_table_columns_line_up_for_long_reasons():
+    t = ea.tally([["clear to a person"], ["thin stroke"]], reasons=list(ea.REASONS) + ["clear to a person"])
+    lines = t.table(error=0.2).splitlines()
+    assert len({line.index("%") for line in lines[1:3]}) == 1   # the share column starts at the same place

@@ -126,17 +126,18 @@ class Tally:
 
     def table(self, error: float | None = None) -> str:
         """The tally as text; with the dev ``error`` (a fraction) it adds each reason's ceiling."""
-        head = f"{'reason':15s} {'mistakes':>8s} {'share':>6s}"
+        width = max([15] + [len(r) for r in self.counts])
+        head = f"{'reason':{width}s} {'mistakes':>8s} {'share':>6s}"
         if error is not None:
             head += f"   {'dev error if all fixed':>22s}"
         lines = [head]
         for reason, count in self.ranked():
-            line = f"{reason:15s} {count:8d} {self.share(reason):6.0%}"
+            line = f"{reason:{width}s} {count:8d} {self.share(reason):6.0%}"
             if error is not None:
                 line += f"   {self.ceiling(reason, error):22.1%}"
             lines.append(line)
-        lines.append(f"{'untagged':15s} {self.untagged:8d}")
-        lines.append(f"{'(mistakes)':15s} {self.n_mistakes:8d}")
+        lines.append(f"{'untagged':{width}s} {self.untagged:8d}")
+        lines.append(f"{'(mistakes)':{width}s} {self.n_mistakes:8d}")
         return "\n".join(lines)
 
 
@@ -156,7 +157,8 @@ def compare_shares(first: Tally, second: Tally, names: tuple[str, str] = ("mista
                    reasons: Sequence[str] | None = None) -> str:
     """Each reason's share in two tallies, with 95% Wilson intervals, and whether the intervals overlap."""
     reasons = list(reasons) if reasons is not None else [r for r in first.counts if r in second.counts]
-    head = f"{'reason':15s} {names[0]:>24s} {names[1]:>24s}   intervals"
+    width = max([15] + [len(r) for r in reasons])
+    head = f"{'reason':{width}s} {names[0]:>24s} {names[1]:>24s}   intervals"
     lines = [head]
     for reason in reasons:
         cells = []
@@ -166,7 +168,7 @@ def compare_shares(first: Tally, second: Tally, names: tuple[str, str] = ("mista
             share = count / t.n_mistakes if t.n_mistakes else 0.0
             cells.append((f"{count:4d}/{t.n_mistakes:<5d}{share:4.0%} ({low:3.0%}-{high:3.0%})", low, high))
         apart = cells[0][1] > cells[1][2] or cells[1][1] > cells[0][2]
-        lines.append(f"{reason:15s} {cells[0][0]:>24s} {cells[1][0]:>24s}   {'apart' if apart else 'overlap'}")
+        lines.append(f"{reason:{width}s} {cells[0][0]:>24s} {cells[1][0]:>24s}   {'apart' if apart else 'overlap'}")
     return "\n".join(lines)
 
 
