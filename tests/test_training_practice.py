@@ -22,3 +22,22 @@ def test_the_q9_wrong_schedules_differ_from_the_reference_somewhere_that_is_test
     for wrong in nb07.q9.wrong_examples:
         if callable(wrong):
             assert any(abs(wrong(*c) - nb07._warmup_cosine(*c)) > 1e-6 for c in cases), wrong.__name__
+
+
+def test_notebook_07_asks_exercise_n_as_ex_qn_in_order_and_prints_each_question():
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "07_training_practice.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    heads, calls = [], []
+    for cell in cells:
+        text = "".join(cell["source"])
+        heads += [int(n) for n in re.findall(r"### Exercise (\d+)", text)]
+        if cell["cell_type"] == "code":
+            found = [int(n) for n in re.findall(r"ex\.q(\d+)\.check", text)]
+            calls += found
+            for n in found:
+                assert f"print(ex.q{n}.question)" in text, f"exercise {n}'s cell does not print its question"
+    assert heads == calls == list(range(1, len(nb07.EXERCISES) + 1))
