@@ -6,6 +6,11 @@ Each notebook has a module here (``nb01``, ``nb02``, ...) holding its exercises 
     answer = ...            # the learner replaces the ...
     ex.q1.check(answer)
 
+In a notebook (the house style, checked by ``tests/test_exercise_style.py``), exercise N sits under a markdown
+heading ``### Exercise N: <short title>``, N counting 1, 2, ... in notebook order, and the code cell right after
+it calls ``ex.qN``, printing the question first (``print(ex.qN.question)``): a choice question's options are part
+of its text (:func:`choice_question`), so the learner sees every option without opening this package.
+
 - Not attempted (``...`` or ``None``, or a function whose body is still only ``...``): one friendly line,
   no exception, so Run All still works.
 - Wrong: what is wrong (type, shape, which value, which test case), never the answer itself.
@@ -150,6 +155,11 @@ class Exercise:
             print(LOCKED_MESSAGE.format(name=self.name))
             return
         print(f"Solution to {self.name}:\n{self.solution_text}")
+
+    @property
+    def choices(self) -> tuple | None:
+        """The options of a choice question (from ``expect_choice``), None for other questions."""
+        return getattr(self.checker, "choices", None)
 
     def __repr__(self) -> str:
         return f"{self.name}: {self.question}"
@@ -681,4 +691,12 @@ def expect_choice(expected: Any, choices: Sequence[Any]) -> Checker:
             return f"{_short(answer)} is not one of the choices {names}."
         return None if key == right else f"{_short(answer)} is not the right choice."
 
+    check.choices = tuple(choices)  # what the notebook's cell must show (tests/test_exercise_style.py checks)
     return check
+
+
+def choice_question(text: str, options: dict[str, str], answer: str = "Answer with a letter.") -> str:
+    """A choice question the way an exercise cell prints it (``print(ex.qN.question)``): the question, then one
+    option a line (``  A: ...``), then how to answer. The options live here, next to the checker, so the cell
+    shows exactly the choices the checker accepts."""
+    return "\n".join([text] + [f"  {key}: {option}" for key, option in options.items()] + [answer])

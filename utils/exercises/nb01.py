@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.exercises import (Exercise, expect_array, expect_choice, expect_function, expect_integer,
-                             expect_shape)
+from utils.exercises import (Exercise, choice_question, expect_array, expect_choice, expect_function,
+                             expect_integer, expect_shape)
 
 
 def _mirror_negative(image: np.ndarray) -> np.ndarray:
@@ -24,7 +24,7 @@ def _mirror_negative_cases() -> list[tuple]:
 q1 = Exercise(
     name="q1",
     question="A full-HD colour frame is 1920 pixels wide and 1080 pixels tall. What shape does its NumPy "
-             "array have (the same layout as our photos)?",
+             "array have, in the same layout as our photos? Answer with a tuple.",
     checker=expect_shape((1080, 1920, 3)),
     hints=["NumPy images are (rows, columns, channels).", "Rows run top to bottom: that is the height."],
     solution_text="(1080, 1920, 3): height (rows) first, then width (columns), then the RGB channels.",
@@ -34,7 +34,8 @@ q1 = Exercise(
 
 q2 = Exercise(
     name="q2",
-    question="How many bytes does that frame take as float32 (what a network computes with, 4 bytes per number)?",
+    question="That frame as uint8 takes one byte per number. Networks compute in float32, four bytes per number. "
+             "How many bytes does the frame take as float32?",
     checker=expect_integer(1080 * 1920 * 3 * 4),
     hints=["Count the numbers in the array first: multiply its shape.",
            "uint8 takes 1 byte per number; float32 takes 4."],
@@ -45,7 +46,7 @@ q2 = Exercise(
 
 q3 = Exercise(
     name="q3",
-    question="Write mirror_negative(image): flip a uint8 image left to right and invert it (255 - value).",
+    question="Write mirror_negative(image): it flips a uint8 image left to right and inverts it (255 - value).",
     checker=expect_function(_mirror_negative, _mirror_negative_cases),
     hints=["Slicing with a step of -1 reverses an axis; columns are axis 1: image[:, ::-1].",
            "Inverting a uint8 image is 255 - image (no overflow: the result stays within 0..255)."],
@@ -68,7 +69,7 @@ q4 = Exercise(
 
 q5 = Exercise(
     name="q5",
-    question="10 inputs, two hidden layers of 25 neurons each, 1 output neuron: how many parameters?",
+    question="Now 10 inputs, two hidden layers of 25 neurons each, and 1 output neuron. How many parameters?",
     checker=expect_integer((10 * 25 + 25) + (25 * 25 + 25) + (25 * 1 + 1)),
     hints=["Three layers of weights: 10->25, 25->25 and 25->1.",
            "Don't forget one bias per neuron in every layer (hidden and output)."],
@@ -79,9 +80,9 @@ q5 = Exercise(
 
 q6 = Exercise(
     name="q6",
-    question="Read the chart of one layer's parameters: when the side of an RGB image doubles (say 500x500 -> "
-             "1000x1000), by what factor does the dense layer's parameter count grow, and by what factor the "
-             "conv layer's? Answer [dense factor, conv factor], rounded to whole numbers.",
+    question="Read the chart of one layer's parameters (or the table above it): when the side of an RGB image "
+             "doubles, say from 500x500 to 1000x1000, by what factor does the dense layer's parameter count grow, "
+             "and by what factor the conv layer's? Answer [dense factor, conv factor], rounded to whole numbers.",
     checker=expect_array([4, 1], atol=0.05),
     hints=["A dense layer has one weight per input number for every neuron: count the input numbers.",
            "Doubling the side doubles both the height and the width. The conv layer's count has no H or W in it."],
@@ -93,11 +94,13 @@ q6 = Exercise(
 
 q7 = Exercise(
     name="q7",
-    question="The dense neuron's answer falls as the letter moves, while the sliding template's best answer stays "
-             "the same. What does that say about a dense network trained only on centred letters? "
-             "A: it recognises a moved letter just as well; B: it has to see the letter at every position during "
-             "training, like a lookup table of positions; C: it recognises a moved letter better, because fewer "
-             "pixels overlap; D: moving the letter changes nothing in its input. Answer with a letter.",
+    question=choice_question(
+        "In the table, the dense neuron's answer falls as the letter moves, while the sliding template's best "
+        "answer stays the same. What does that say about a dense network trained only on centred letters?",
+        {"A": "it recognises a moved letter just as well.",
+         "B": "it has to see the letter at every position during training, like a lookup table of positions.",
+         "C": "it recognises a moved letter better, because fewer pixels overlap.",
+         "D": "moving the letter changes nothing in its input."}),
     checker=expect_choice("B", "ABCD"),
     hints=["Each input pixel has its own weight: a moved letter lands on other weights.",
            "Which design reuses the same weights at every position: the dense neuron or the sliding template?"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import kernels
-from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_integer
+from utils.exercises import Exercise, choice_question, expect_array, expect_choice, expect_function, expect_integer
 
 #: (N, F, P, S) for q5: input size, filter size, padding, stride.
 SIZE_CASES = [(32, 5, 0, 1), (32, 5, 2, 1), (64, 3, 1, 2), (224, 7, 3, 2)]
@@ -63,9 +63,9 @@ def _flat_corner_values() -> list[float]:
 
 q1 = Exercise(
     name="q1",
-    question="Write my_conv2d(image, kernel, stride=1, padding=0): cross-correlation of a 2-D image with a 2-D "
-             "kernel, `padding` zeros on every side, then windows every `stride` pixels. Non-square images and "
-             "kernels must work.",
+    question="Extend the loop: write my_conv2d(image, kernel, stride=1, padding=0), the cross-correlation of a "
+             "2-D image with a 2-D kernel: pad with `padding` zeros on every side, then slide with step `stride`. "
+             "It is checked against the reference on random inputs, non-square images and kernels included.",
     checker=expect_function(_conv_reference, _conv_cases),
     hints=["First pad: np.pad(image, padding). Then the output is (H + 2P - kh)//S + 1 by (W + 2P - kw)//S + 1.",
            "Output pixel (i, j) is np.sum(padded[i*S : i*S + kh, j*S : j*S + kw] * kernel)."],
@@ -91,9 +91,10 @@ q1 = Exercise(
 
 q2 = Exercise(
     name="q2",
-    question="Read the table of spreads on flat, edge and noise regions. You need an edge detector for a noisy "
-             "photo: which kernels give the least noise for the edges they find? A: edge (8-neighbour); "
-             "B: edge (4-neighbour); C: sobel x and sobel y; D: corner (saddle). Answer with a letter.",
+    question=choice_question(
+        "Read the table of spreads on flat, edge and noise regions. You need an edge detector for a noisy photo: "
+        "which kernels give the least noise for the edges they find?",
+        {"A": "edge (8-neighbour)", "B": "edge (4-neighbour)", "C": "sobel x and sobel y", "D": "corner (saddle)"}),
     checker=expect_choice("C", "ABCD"),
     hints=["The column noise/edges says how much noise comes out for each unit of edge: smaller is better.",
            "Among the kernels that find edges at all (large 'edges' spread, 0 on flat regions), which have the "
@@ -107,8 +108,8 @@ q2 = Exercise(
 
 q3 = Exercise(
     name="q3",
-    question="Design a kernel that finds horizontal edges (brightness changing from one row to the next) and "
-             "ignores vertical edges and flat regions. It is checked by what it does to test images.",
+    question="Design a 3x3 kernel that finds horizontal edges (brightness changing from one row to the next), "
+             "gives 0 on flat regions and ignores vertical edges. Answer with a 2-D NumPy array.",
     checker=_horizontal_edge_checker,
     hints=["Look at Sobel x, which finds vertical edges. What would turn it by 90 degrees?",
            "Negative weights in the top row, positive in the bottom row, zeros in the middle; weights sum to 0."],
@@ -125,7 +126,7 @@ q4 = Exercise(
     name="q4",
     question="A flat image where every pixel is 200 is filtered with 3x3 kernels and 'same' padding (one ring of "
              "zeros). What is the output at the top-left corner pixel for the box blur, the edge (8-neighbour) "
-             "kernel and the identity? Answer [box blur, edge (8-neighbour), identity].",
+             "kernel and the identity? Work it out by hand; answer [box blur, edge (8-neighbour), identity].",
     checker=expect_array(_flat_corner_values(), atol=0.05),
     hints=["At the corner, the 3x3 window covers 4 image pixels (value 200) and 5 padding zeros.",
            "Box blur: the mean of the 9 numbers under it. Edge (8-neighbour): 8 x centre minus the sum of the "
@@ -138,8 +139,9 @@ q4 = Exercise(
 
 q5 = Exercise(
     name="q5",
-    question="Output size (N - F + 2P)/S + 1 for each (N, F, P, S) in SIZE_CASES: "
-             + ", ".join(str(c) for c in SIZE_CASES) + ". Answer with a list of four numbers.",
+    question="Output sizes by hand: for each case (N, F, P, S) below, give (N - F + 2P)/S + 1, rounded down.\n  "
+             + "\n  ".join(f"{k}: N={n}, F={f}, P={p}, S={s}" for k, (n, f, p, s) in enumerate(SIZE_CASES, 1))
+             + "\nAnswer with a list of four whole numbers, in this order (ex.SIZE_CASES holds the cases).",
     checker=expect_array([kernels.output_size(n, f, p, s) for n, f, p, s in SIZE_CASES]),
     hints=["Plug each case into (N - F + 2P) / S + 1.",
            "When the division is not whole, round down: the last window must fit inside the padded image."],
@@ -152,9 +154,9 @@ _SEED_CNN = ((5 * 5 * 3 + 1) * 10) + ((3 * 3 * 10 + 1) * 20) + (21 * 21 * 20 * 1
 
 q6 = Exercise(
     name="q6",
-    question="The lecture's CNN: RGB 50x50 input -> Conv 10 filters 5x5 -> max-pool 2x2 stride 2 -> Conv 20 "
-             "filters 3x3 -> Dense 100 -> Dense 10 (convolutions 'valid', stride 1, each with biases). "
-             "How many parameters does it have in total?",
+    question="The lecture's CNN for RGB 50x50 images: Conv (10 filters, 5x5) -> max-pool 2x2 stride 2 -> Conv "
+             "(20 filters, 3x3) -> Dense 100 -> Dense 10. Convolutions use 'valid' padding and stride 1; every layer "
+             "has biases. How many parameters in total?",
     checker=expect_integer(_SEED_CNN),
     hints=["A conv layer has (F*F*C_in + 1) * C_out parameters; pooling has none.",
            "Track the shape: 50 -> 46 (conv 5x5) -> 23 (pool) -> 21 (conv 3x3); the first Dense layer sees "
@@ -167,10 +169,14 @@ q6 = Exercise(
 
 q7 = Exercise(
     name="q7",
-    question="Read the on-centre cell's curve (answer against the diameter of a bright spot centred on it). "
-             "Which is right? A: the bigger the spot, the stronger the answer; B: a spot about as wide as the "
-             "centre answers most, and a spot covering the whole field gives almost nothing; C: the smallest "
-             "spot answers most; D: every spot size gives the same answer. Answer with a letter.",
+    question=choice_question(
+        "Interpret the on-centre cell's curve (its answer against the diameter of a bright spot centred on it): "
+        "how does the cell's answer depend on the size of the spot?",
+        {"A": "the bigger the spot, the stronger the answer.",
+         "B": "a spot about as wide as the centre answers most, and a spot covering the whole field gives almost "
+              "nothing.",
+         "C": "the smallest spot answers most.",
+         "D": "every spot size gives the same answer."}),
     checker=expect_choice("B", "ABCD"),
     hints=["Follow the curve from left to right: where is its peak, and where does it end?",
            "Light on the surround is subtracted. The weights sum to 0: what does a uniformly lit field give?"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import kernels
-from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_shape
+from utils.exercises import Exercise, choice_question, expect_array, expect_choice, expect_function, expect_shape
 
 #: The matrix q1 asks to pool.
 Q1_MATRIX = np.array([[1, 5, 0, 2, 8, 1],
@@ -27,7 +27,8 @@ def _max_pool_cases() -> list[tuple]:
 
 q1 = Exercise(
     name="q1",
-    question="Max-pool Q1_MATRIX (4x6) with a 2x2 window and stride 2. Answer with the pooled matrix.",
+    question="Max-pool this 4x6 matrix (ex.Q1_MATRIX, printed below) with a 2x2 window and stride 2, by hand. "
+             "Answer with the pooled matrix, as a nested list or an array.",
     checker=expect_array(kernels.pool2d(Q1_MATRIX, 2, 2, "max")),
     hints=["The output is 2x3: one number per 2x2 block.",
            "The top-left block is [[1, 5], [4, 2]]; keep its largest value."],
@@ -39,7 +40,9 @@ q1 = Exercise(
 q2 = Exercise(
     name="q2",
     question="Write my_max_pool(x, size, stride): max pooling of a 2-D map with a size x size window moved by "
-             "stride; windows that do not fit at the right or bottom are dropped.",
+             "stride, for any window size and stride (windows overlap when stride < size); windows that do not fit "
+             "at the right or bottom are dropped. It is checked on random maps, non-square and overlapping cases "
+             "included.",
     checker=expect_function(_max_pool_reference, _max_pool_cases),
     hints=["The output has (H - size)//stride + 1 rows and (W - size)//stride + 1 columns.",
            "Output (i, j) is x[i*stride : i*stride + size, j*stride : j*stride + size].max()."],
@@ -62,10 +65,13 @@ q2 = Exercise(
 
 q3 = Exercise(
     name="q3",
-    question="Read the curves of relative change against shift. Which statement do they support? A: pooling makes "
-             "the maps completely shift-invariant; B: larger pooling windows change less under a shift, but only "
-             "the global maximum stays (nearly) unchanged; C: pooling makes the maps change more under a shift; "
-             "D: the raw feature map does not change under a shift. Answer with a letter.",
+    question=choice_question(
+        "Interpret the curves of relative change against shift: which statement do they support?",
+        {"A": "pooling makes the maps completely shift-invariant.",
+         "B": "larger pooling windows change less under a shift, but only the global maximum stays (nearly) "
+              "unchanged.",
+         "C": "pooling makes the maps change more under a shift.",
+         "D": "the raw feature map does not change under a shift."}),
     checker=expect_choice("B", "ABCD"),
     hints=["Compare the curves at a shift of 1 pixel, then at 4 pixels: which ones are above zero?",
            "Is any curve other than the global maximum flat at 0?"],
@@ -78,10 +84,11 @@ q3 = Exercise(
 
 q4 = Exercise(
     name="q4",
-    question="A ReLU feature map is max-pooled with 4x4 windows and stride 4. The input image is moved down by "
-             "exactly 4 pixels. What happens to the pooled map (away from the border)? A: nothing, it is unchanged; "
-             "B: it is scrambled; C: it moves down by one pooled pixel; D: it moves down by 4 pooled pixels. "
-             "Answer with a letter.",
+    question=choice_question(
+        "Predict before we measure: a ReLU map is max-pooled with 4x4 windows and stride 4, and the image is moved "
+        "down by exactly 4 pixels. What happens to the pooled map, away from the border?",
+        {"A": "nothing, it is unchanged.", "B": "it is scrambled.", "C": "it moves down by one pooled pixel.",
+         "D": "it moves down by 4 pooled pixels."}),
     checker=expect_choice("C", "ABCD"),
     hints=["Convolution is equivariant: move the image by 4 pixels and the feature map moves by 4 pixels.",
            "After the move, every 4x4 window holds what the window above it held before."],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.exercises import Exercise, expect_choice, expect_integer, expect_shape
+from utils.exercises import Exercise, choice_question, expect_choice, expect_integer, expect_shape
 
 
 def _curves() -> dict[str, dict[str, np.ndarray]]:
@@ -74,11 +74,14 @@ q3 = Exercise(
 
 q4 = Exercise(
     name="q4",
-    question="In the learning curves, training accuracy stays below validation accuracy, although the network "
-             "never trains on the validation images. Why? A: it overfits the validation images. B: the validation "
-             "images are easier. C: training accuracy is measured with dropout on, with the current (noisy) "
-             "weights, averaged over the whole epoch; validation runs without dropout, on the averaged weights, "
-             "at the end of the epoch. D: the learning rate is too high. Answer with a letter.",
+    question=choice_question(
+        "In the learning curves, for most epochs the training accuracy lies below the validation accuracy, "
+        "although the network never trains on the validation images. Why?",
+        {"A": "it overfits the validation images.",
+         "B": "the validation images are easier.",
+         "C": "training accuracy is measured with dropout on, with the current (noisy) weights, averaged over the "
+              "whole epoch; validation runs without dropout, on the averaged weights, at the end of the epoch.",
+         "D": "the learning rate is too high."}),
     checker=expect_choice("C", ["A", "B", "C", "D"]),
     hints=["The network never sees the validation images while training, so it cannot overfit them; and they are "
            "the last images of the same training set, written by the same kind of writers.",
@@ -92,8 +95,10 @@ q4 = Exercise(
 
 q5 = Exercise(
     name="q5",
-    question="ex.CURVES holds three training runs (A, B, C): training and validation loss per epoch. "
-             "Which run overfits? Answer with its letter.",
+    question=choice_question(
+        "The three made-up training runs drawn above (ex.CURVES: training and validation loss per epoch). "
+        "Which run overfits?",
+        {"A": "run A (left)", "B": "run B (middle)", "C": "run C (right)"}, "Answer with the run's letter."),
     checker=expect_choice("B", ["A", "B", "C"]),
     hints=["Overfitting: the network keeps getting better on the images it trains on, and worse on the others.",
            "Look for a validation curve that turns back up while its training curve keeps falling."],
@@ -106,8 +111,9 @@ q5 = Exercise(
 
 q6 = Exercise(
     name="q6",
-    question="Look at ex.CONFUSION (rows: true digit, columns: predicted digit). Which true digit is most often "
-             "predicted as one particular wrong digit? Answer with the true digit (0-9).",
+    question="ex.CONFUSION, printed below, is the confusion matrix of a weaker model (rows: true digit, columns: "
+             "predicted digit). Which true digit is most often predicted as one particular wrong digit? Answer with "
+             "the true digit: 0, 1, 2, 3, 4, 5, 6, 7, 8 or 9.",
     checker=expect_choice(9, list(range(10))),
     hints=["Ignore the diagonal (the right answers): set it to 0 with np.fill_diagonal on a copy.",
            "Then find the largest remaining cell; its row is the true digit: np.unravel_index(m.argmax(), m.shape)."],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.exercises import Exercise, expect_choice, expect_function, expect_integer
+from utils.exercises import Exercise, choice_question, expect_choice, expect_function, expect_integer
 
 
 def _receptive_field(layers) -> int:
@@ -30,8 +30,8 @@ CANDIDATE_KERNELS: dict[str, np.ndarray] = {
 
 q1 = Exercise(
     name="q1",
-    question="Which of the four kernels A, B, C, D drawn and printed above is an edge detector? Answer with its "
-             "letter.",
+    question="Which of the four hand-made kernels A, B, C and D, drawn and printed by this cell, is an edge "
+             "detector? Answer with its letter.",
     checker=expect_choice("C", list(CANDIDATE_KERNELS)),
     hints=["An edge detector answers 0 on a flat area: its weights add up to 0.",
            "Look for negative weights on one side and positive ones on the other."],
@@ -82,10 +82,13 @@ q4 = Exercise(
 
 q5 = Exercise(
     name="q5",
-    question="In an occlusion map (red: covering lowers the class score; blue: covering raises it; white: no "
-             "change), what does a blue region tell you? A: the network never looks there. B: the pixels there "
-             "argue against the class: without them the network is surer of it. C: the pixels there are dark. "
-             "D: the gradient is zero there. Answer with a letter.",
+    question=choice_question(
+        "The occlusion maps above are drawn on one colour scale centred at zero; the colour bar gives the drop in "
+        "the class logit when a 6x6 patch there is covered. What does a blue region tell you?",
+        {"A": "the network never looks there.",
+         "B": "the pixels there argue against the class: without them the network is surer of it.",
+         "C": "the pixels there are dark.",
+         "D": "the gradient is zero there."}),
     checker=expect_choice("B", ["A", "B", "C", "D"]),
     hints=["Occlusion measures score(original) - score(covered) for each place: what is the sign where it is blue?",
            "Blue means negative: the score went *up* when that part was hidden."],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils.exercises import Exercise, expect_choice, expect_integer, expect_shape
+from utils.exercises import Exercise, choice_question, expect_choice, expect_integer, expect_shape
 
 q1 = Exercise(
     name="q1",
@@ -67,12 +67,14 @@ q5 = Exercise(
 
 q6 = Exercise(
     name="q6",
-    question="In the summary table, AlexNet (single tower) and ResNet-152 have about as many parameters, but "
-             "ResNet-152 needs about ten times as many multiply-adds per image. Why? A: ResNet's weights are "
-             "stored in a more precise format. B: most of AlexNet's weights sit in fully connected layers, each "
-             "used once per image, while a convolution's weights are used again at every position of its feature "
-             "map. C: ResNet-152 has more layers, and every layer costs the same. D: batch normalisation does "
-             "most of ResNet's multiply-adds. Answer with a letter.",
+    question=choice_question(
+        "In the summary table, AlexNet (single tower) and ResNet-152 have about as many parameters, but "
+        "ResNet-152 does about ten times as many multiply-adds per image. Why?",
+        {"A": "ResNet's weights are stored in a more precise format.",
+         "B": "most of AlexNet's weights sit in fully connected layers, each used once per image, while a "
+              "convolution's weights are used again at every position of its feature map.",
+         "C": "ResNet-152 has more layers, and every layer costs the same.",
+         "D": "batch normalisation does most of ResNet's multiply-adds."}),
     checker=expect_choice("B", ["A", "B", "C", "D"]),
     hints=["Compare, in the formulas at the top, the MACs of a dense layer with its parameters, and the same for "
            "a convolution.",
@@ -87,12 +89,15 @@ q6 = Exercise(
 
 q7 = Exercise(
     name="q7",
-    question="In the plain deep stack, the spread of the activations falls block after block with Keras' default "
-             "(Glorot) initialisation, and stays about level with He initialisation. Why? A: Glorot's weights are "
-             "too large, so the ReLUs saturate. B: ReLU sets about half of its inputs to zero, halving the signal's "
-             "variance at every layer; He's weight variance 2/fan_in makes up for that factor, Glorot's "
-             "2/(fan_in + fan_out), here 1/fan_in, does not. C: He initialisation adds the shortcut connections. "
-             "D: Glorot initialisation is random, He initialisation is not. Answer with a letter.",
+    question=choice_question(
+        "In the plain deep stack, the spread of the activations falls block after block with Keras' default "
+        "(Glorot) initialisation, and stays about level with He initialisation. Why?",
+        {"A": "Glorot's weights are too large, so the ReLUs saturate.",
+         "B": "ReLU sets about half of its inputs to zero, halving the signal's variance at every layer; He's "
+              "weight variance, 2/fan_in, makes up for that factor; Glorot's, 2/(fan_in + fan_out), here 1/fan_in, "
+              "does not.",
+         "C": "He initialisation adds the shortcut connections.",
+         "D": "Glorot initialisation is random, He initialisation is not."}),
     checker=expect_choice("B", ["A", "B", "C", "D"]),
     hints=["What does a ReLU do to the half of its inputs that are negative, and what does that do to the variance?",
            "He et al. (2015) chose the variance 2/fan_in exactly to make up for the factor 1/2 that ReLU costs."],
