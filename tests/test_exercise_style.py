@@ -70,7 +70,7 @@ def printed(cell: dict) -> str:
             parts.append("".join(out.get("text", "")))
         elif "text/plain" in out.get("data", {}):
             parts.append("".join(out["data"]["text/plain"]))
-    return "".join(parts)
+    return "\n".join(parts)
 
 
 def exercises_of(path: Path) -> list:
