@@ -30,7 +30,8 @@ def test_measure_and_suggest():
     m = ea.measure(bar(width=1, lean=0.6), p)
     assert m.pieces == 1 and m.gap == pytest.approx(0.05)
     tags = ea.suggest_tags(m)
-    assert {"ambiguous", "thin stroke", "slanted"} <= set(tags) and "thick stroke" not in tags
+    assert {"CNN unsure", "thin stroke", "slanted"} <= set(tags) and "thick stroke" not in tags
+    assert "ambiguous" not in tags  # a person's judgement, never drafted from the model's probabilities
     two = bar(width=4)
     two[12:15] = 0                                       # cut the bar in two
     m2 = ea.measure(two, np.eye(10)[1])
@@ -97,3 +98,28 @@ def test_tool_widget_buttons_follow_the_tags():
     tool.add_reason("blurry")
     assert [b.description for b in tool._buttons.children][-1] == "blurry"
     assert "blurry" in tool._table.value or "untagged" in tool._table.value
+
+
+def test_wilson_interval_known_values_and_bad_input():
+    low, high = ea.wilson_interval(13, 10_000)
+    assert low == pytest.approx(0.00076, abs=2e-5) and high == pytest.approx(0.00222, abs=2e-5)
+    low, high = ea.wilson_interval(0, 100)
+    assert low == 0.0 and high == pytest.approx(0.037, abs=1e-3)
+    assert ea.wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(CourseError):
+        ea.wilson_interval(5, 3)
+
+
+def test_compare_shares_says_apart_only_when_the_intervals_do_not_overlap():
+    mistakes = ea.tally([["thick stroke"]] * 42 + [[]] * 58)
+    similar = ea.tally([["thick stroke"]] * 300 + [[]] * 400)
+    rare = ea.tally([["thick stroke"]] * 50 + [[]] * 650)
+    same = ea.compare_shares(mistakes, similar, reasons=["thick stroke"]).splitlines()[1]
+    assert same.startswith("thick stroke") and same.endswith("overlap") and "42%" in same and "43%" in same
+    assert ea.compare_shares(mistakes, rare, reasons=["thick stroke"]).splitlines()[1].endswith("apart")
+
+
+def test_table_columns_line_up_for_long_reasons():
+    t = ea.tally([["clear to a person"], ["thin stroke"]], reasons=list(ea.REASONS) + ["clear to a person"])
+    lines = t.table(error=0.2).splitlines()
+    assert len({line.index("%") for line in lines[1:3]}) == 1   # the share column starts at the same place

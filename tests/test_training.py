@@ -244,3 +244,23 @@ def test_the_real_cache_keys_when_the_offline_mnist_is_here():
     assert models.cache_key(models.compile_seed(models.seed_cnn(), fast=True), fast, models.FAST_EPOCHS,
                             models.BATCH_SIZE) == "277074c8e336af03"
     assert math.isclose(training.training_flops(models.seed_cnn()) / 1e6, 71.565312)
+
+
+def test_tabulated_schedule_reads_the_table_and_clamps_after_the_end():
+    keras = pytest.importorskip("keras")
+    from utils.exercises.nb07 import _warmup_cosine
+
+    rates = [_warmup_cosine(k, 0.01, 4, 20) for k in range(21)]
+    schedule = training.tabulated_schedule(rates)
+    reference = keras.optimizers.schedules.CosineDecay(0.0, 16, warmup_target=0.01, warmup_steps=4)
+    for step in (0, 2, 4, 10, 19, 20, 25):
+        assert float(schedule(step)) == pytest.approx(float(reference(min(step, 20))), abs=1e-7)
+    optimizer = keras.optimizers.Adam(schedule)
+    assert float(optimizer.learning_rate) == pytest.approx(0.0)   # step 0 of the warm-up
+    assert schedule.get_config()["values"][4] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("bad", [[], [0.1, float("nan")], [0.1, -0.01], "fast", [[0.1], [0.2, 0.3]]])
+def test_tabulated_schedule_refuses_bad_tables_with_a_message(bad):
+    with pytest.raises(CourseError):
+        training.tabulated_schedule(bad)

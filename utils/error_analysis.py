@@ -1,11 +1,15 @@
 """Error analysis as in the lecture notes: take ~100 dev-set mistakes, tag each with a reason, count, decide.
 
 - :func:`measure` and :func:`suggest_tags` pre-fill tags from simple measurements of each mistaken digit
-  (the model torn between two digits, a thin or thick stroke, a slanted digit, a stroke broken in pieces), so a
-  learner starts from a draft and corrects it instead of starting from nothing;
+  (the model torn between its top two digits, a thin or thick stroke, a slanted digit, a stroke broken in
+  pieces), so a learner starts from a draft and corrects it instead of starting from nothing. "CNN unsure" is a
+  property of the model (its top-2 probability gap), not of the image; "ambiguous" (a person could read it both
+  ways) is left to a person;
 - :func:`tally` is the plain, tested count: how many mistakes carry each reason, their share, and the best dev
   error that fixing *all* mistakes of one reason could give (the notes' "ceiling": a reason behind 5% of the
   mistakes can cut the error by at most 5% of itself);
+- :func:`compare_shares` sets a tag's share among the mistakes beside its share among digits the model got
+  right, with 95% Wilson intervals: a tag that is as common among the right answers explains nothing;
 - :class:`TaggingTool` is the widget: one mistake at a time, a toggle per reason, Back / Next, a box to add a
   reason of your own, and the tally under it. It keeps working on bad input (no reason ticked, an empty or
   unknown reason) and says what happened in one line.
@@ -23,8 +27,10 @@ from scipy import ndimage
 
 from utils.errors import CourseError
 
-#: The reasons the tool offers. The first five can be suggested from measurements; the last two only by a person.
-REASONS = ("ambiguous", "thin stroke", "thick stroke", "slanted", "broken stroke", "wrong label", "other")
+#: The reasons the tool offers. The first five can be suggested from measurements (the first from the model's own
+#: probabilities); the last three only by a person.
+REASONS = ("CNN unsure", "thin stroke", "thick stroke", "slanted", "broken stroke", "ambiguous", "wrong label",
+           "other")
 SUGGESTED = REASONS[:5]
 #: Defaults for :func:`suggest_tags` (notebook 07 measures MNIST's own stroke widths and passes those instead).
 THIN, THICK = 1.6, 3.2
@@ -83,7 +89,7 @@ def suggest_tags(m: DigitMeasures, thin: float = THIN, thick: float = THICK, sla
     """Draft reasons for one mistake from its measurements (``[]`` when none applies)."""
     tags = []
     if m.gap < ambiguous_gap:
-        tags.append("ambiguous")
+        tags.append("CNN unsure")
     if 0 < m.stroke < thin:
         tags.append("thin stroke")
     if m.stroke > thick:
@@ -120,18 +126,50 @@ class Tally:
 
     def table(self, error: float | None = None) -> str:
         """The tally as text; with the dev ``error`` (a fraction) it adds each reason's ceiling."""
-        head = f"{'reason':15s} {'mistakes':>8s} {'share':>6s}"
+        width = max([15] + [len(r) for r in self.counts])
+        head = f"{'reason':{width}s} {'mistakes':>8s} {'share':>6s}"
         if error is not None:
             head += f"   {'dev error if all fixed':>22s}"
         lines = [head]
         for reason, count in self.ranked():
-            line = f"{reason:15s} {count:8d} {self.share(reason):6.0%}"
+            line = f"{reason:{width}s} {count:8d} {self.share(reason):6.0%}"
             if error is not None:
                 line += f"   {self.ceiling(reason, error):22.1%}"
             lines.append(line)
-        lines.append(f"{'untagged':15s} {self.untagged:8d}")
-        lines.append(f"{'(mistakes)':15s} {self.n_mistakes:8d}")
+        lines.append(f"{'untagged':{width}s} {self.untagged:8d}")
+        lines.append(f"{'(mistakes)':{width}s} {self.n_mistakes:8d}")
         return "\n".join(lines)
+
+
+def wilson_interval(count: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% for ``z = 1.96``) of a share ``count / n``; (0, 1) when ``n`` is 0."""
+    if n < 0 or not 0 <= count <= n:
+        raise CourseError(f"Expected 0 <= count <= n, got count={count}, n={n}.")
+    if n == 0:
+        return 0.0, 1.0
+    p = count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def compare_shares(first: Tally, second: Tally, names: tuple[str, str] = ("mistakes", "right answers"),
+                   reasons: Sequence[str] | None = None) -> str:
+    """Each reason's share in two tallies, with 95% Wilson intervals, and whether the intervals overlap."""
+    reasons = list(reasons) if reasons is not None else [r for r in first.counts if r in second.counts]
+    width = max([15] + [len(r) for r in reasons])
+    head = f"{'reason':{width}s} {names[0]:>24s} {names[1]:>24s}   intervals"
+    lines = [head]
+    for reason in reasons:
+        cells = []
+        for t in (first, second):
+            count = t.counts.get(reason, 0)
+            low, high = wilson_interval(count, t.n_mistakes)
+            share = count / t.n_mistakes if t.n_mistakes else 0.0
+            cells.append((f"{count:4d}/{t.n_mistakes:<5d}{share:4.0%} ({low:3.0%}-{high:3.0%})", low, high))
+        apart = cells[0][1] > cells[1][2] or cells[1][1] > cells[0][2]
+        lines.append(f"{reason:{width}s} {cells[0][0]:>24s} {cells[1][0]:>24s}   {'apart' if apart else 'overlap'}")
+    return "\n".join(lines)
 
 
 def tally(tags: Sequence[Iterable[str] | None], reasons: Sequence[str] = REASONS) -> Tally:

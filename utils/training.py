@@ -277,3 +277,41 @@ def fit_in_memory(model: "keras.Model", x: Any, y: np.ndarray | None = None, epo
     dataset = in_memory_dataset(x, y, batch_size, shuffle=True, repeat=True, seed=seed)
     return model.fit(dataset, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose,
                      callbacks=callbacks)
+
+
+# ----------------------------------------------------------------------------------------------
+# Learning-rate schedules (notebook 07)
+
+
+def tabulated_schedule(rates: Any) -> "keras.optimizers.schedules.LearningRateSchedule":
+    """A Keras learning-rate schedule that reads the rate of step ``k`` from ``rates[k]`` (the last one after it).
+
+    It lets a plain Python function of the step (``[f(k) for k in range(total_steps + 1)]``) drive any Keras
+    optimizer: notebook 07 trains with the learner's own warm-up + cosine function this way. ``rates`` must be a
+    non-empty sequence of finite numbers that are not negative.
+    """
+    import keras
+
+    from utils.errors import CourseError
+
+    try:
+        table = np.asarray(rates, dtype="float32").ravel()
+    except (TypeError, ValueError):
+        raise CourseError("Expected a list of learning rates, one number per step.") from None
+    if table.size == 0 or not np.all(np.isfinite(table)) or np.any(table < 0):
+        raise CourseError("Expected a non-empty list of learning rates, each a finite number >= 0 "
+                          f"(got {table.size} values, smallest {table.min() if table.size else 'none'}).")
+
+    class TabulatedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self, values):
+            self.values = [float(v) for v in values]
+            self._table = keras.ops.convert_to_tensor(np.asarray(self.values, dtype="float32"))
+
+        def __call__(self, step):
+            index = keras.ops.minimum(keras.ops.cast(step, "int32"), len(self.values) - 1)
+            return keras.ops.take(self._table, index)
+
+        def get_config(self):
+            return {"values": self.values}
+
+    return TabulatedSchedule(table)

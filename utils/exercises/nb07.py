@@ -1,11 +1,11 @@
-"""Exercises for notebook 07, *The art of training a CNN*."""
+"""Exercises for notebook 07, *The art of training a CNN*, in the order the notebook asks them."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from utils.exercises import Checker, Exercise, _read_number, _short, expect_choice, expect_number
+from utils.exercises import Checker, Exercise, _read_number, _short, expect_choice, expect_function, expect_number
 
 #: The lecture notes' table (Andrew Ng's example): error rates in % for four models, A to D, on a task where
 #: humans make about 0% mistakes. "train-dev" is held out from the training distribution; "dev" comes from the
@@ -99,11 +99,48 @@ def expect_percent_or_fraction(percent: float) -> Checker:
     return check
 
 
+def _warmup_cosine(step: float, peak: float, warmup_steps: int, total_steps: int) -> float:
+    """The reference: a straight line from 0 to ``peak`` over ``warmup_steps``, then half a cosine down to 0 at
+    ``total_steps`` (and 0 after it). Keras' ``CosineDecay(0.0, total_steps - warmup_steps,
+    warmup_target=peak, warmup_steps=warmup_steps)`` computes the same (tests/test_training_practice.py checks)."""
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    done = min(step, total_steps) - warmup_steps
+    return 0.5 * peak * (1.0 + math.cos(math.pi * done / (total_steps - warmup_steps)))
+
+
+def _warmup_cosine_cases() -> list[tuple]:
+    cases = [(step, 0.01, 10, 100) for step in (0, 5, 10, 32, 55, 99, 100, 150)]
+    return cases + [(0, 0.003, 32, 192), (16, 0.003, 32, 192), (112, 0.003, 32, 192), (191, 0.003, 32, 192)]
+
+
+def _no_warmup(step, peak, warmup_steps, total_steps):
+    return 0.5 * peak * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def _cosine_over_all_steps(step, peak, warmup_steps, total_steps):
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    return 0.5 * peak * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def _linear_decay(step, peak, warmup_steps, total_steps):
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    return peak * (total_steps - min(step, total_steps)) / (total_steps - warmup_steps)
+
+
+def _cosine_goes_up_again(step, peak, warmup_steps, total_steps):
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    return 0.5 * peak * (1 + math.cos(math.pi * (step - warmup_steps) / (total_steps - warmup_steps)))
+
+
 q1 = Exercise(
     name="q1",
-    question="Diagnose the notes' four models (ex.SEED_TABLE; humans make about 0% mistakes): for each column A-D, "
-             "one of 'bias', 'variance', 'mismatch', 'bias+mismatch'. Answer with a dict such as "
-             "{'A': ..., 'B': ..., 'C': ..., 'D': ...}.",
+    question="Diagnose the notes' four models (ex.SEED_TABLE above; humans make about 0% mistakes). For each "
+             "column A-D, one of:\n  'bias'  'variance'  'mismatch'  'bias+mismatch'\n"
+             "Answer with a dict such as {'A': ..., 'B': ..., 'C': ..., 'D': ...}.",
     checker=expect_diagnoses(_SEED_ANSWER),
     hints=["Three gaps: human -> train is avoidable bias; train -> train-dev is variance (same distribution, "
            "images not trained on); train-dev -> dev is data mismatch (another distribution).",
@@ -120,17 +157,21 @@ q1 = Exercise(
 
 q2 = Exercise(
     name="q2",
-    question="The widest network reaches a low training error on labels that were shuffled at random, while its "
-             "train-dev error stays at chance. What does this show? A: the network found the digits' shapes. "
-             "B: a big enough network can memorise its training set like a lookup table, so a low training error "
-             "alone says nothing about new images. C: shuffled labels make training easier. D: the learning rate "
-             "was too high. Answer with a letter.",
+    question="The wider networks reach a training error near 0% on labels that were shuffled at random, while "
+             "their train-dev error stays near 90% (chance for ten classes). What does this show?\n"
+             "  A: the network found the digits' shapes.\n"
+             "  B: a big enough network can memorise its training set like a lookup table, so a low training "
+             "error alone says nothing about new images.\n"
+             "  C: shuffled labels make training easier.\n"
+             "  D: the learning rate was too high.\n"
+             "Answer with a letter.",
     checker=expect_choice("B", ["A", "B", "C", "D"]),
     hints=["With shuffled labels there is nothing to learn about digits: the label of an image is noise.",
            "What else can make the training error small, then?"],
     solution_text="B. With random labels there is no rule to find, yet the network fits most of them: it stores "
-                  "image -> label pairs (the notes' 'lookup table'). That same capacity lets it memorise the "
-                  "quirks of real training images, which is overfitting; only held-out images can tell.",
+                  "image -> label pairs (the notes' 'lookup table'; Zhang et al., 2017, showed it for large CNNs "
+                  "on CIFAR-10 and ImageNet). That same capacity lets it memorise the quirks of real training "
+                  "images, which is overfitting; only held-out images can tell.",
     solution_value="B",
     wrong_examples=("A", "C", "D"),
 )
@@ -149,24 +190,23 @@ q3 = Exercise(
 
 q4 = Exercise(
     name="q4",
-    question="A trained network with BatchNormalization classifies one single image at inference. Which mean and "
-             "variance does each BatchNormalization layer use? A: that image's own. B: the running averages "
-             "collected during training. C: 0 and 1. D: the last training batch's. Answer with a letter.",
-    checker=expect_choice("B", ["A", "B", "C", "D"]),
-    hints=["One image has no useful batch statistics, and a prediction should not depend on the other images "
-           "that happen to share its batch.",
-           "Keras keeps moving_mean and moving_variance for exactly this."],
-    solution_text="B. In training each batch is normalised with its own statistics, and the layer keeps running "
-                  "averages of them; at inference it uses those averages, so an image gets the same answer alone "
-                  "or in any batch.",
-    solution_value="B",
-    wrong_examples=("A", "C", "D"),
+    question="Keras' BatchNormalization keeps a running mean for inference, starting at 0 and updated after every "
+             "training batch as  running = 0.99 * running + 0.01 * batch_mean.  Five batches in a row have "
+             "mean 3.0. What is the running mean after them? (A number.)",
+    checker=expect_number(3.0 * (1 - 0.99 ** 5), rel_tol=1e-3),
+    hints=["After one batch: 0.99 * 0 + 0.01 * 3 = 0.03. Repeat four more times.",
+           "In closed form: 3 * (1 - 0.99**5)."],
+    solution_text="3 * (1 - 0.99**5) = 0.147: after five batches the running mean has covered only about 5% of "
+                  "the way to 3. It takes a few hundred batches to catch up, so early in training the statistics "
+                  "used at inference lag behind those used in training.",
+    solution_value=3.0 * (1 - 0.99 ** 5),
+    wrong_examples=(3.0, 0.15, 0.03, 3.0 * 0.99 ** 5),
 )
 
 q5 = Exercise(
     name="q5",
     question="The notes' L2 cost adds lambda/(2m) * ||w||^2 to the loss. With lambda = 5 and m = 1,000 training "
-             "images, how much does this term add to the gradient of a weight w = 0.4?",
+             "images, how much does this term add to the gradient of a weight w = 0.4? (A number.)",
     checker=expect_number(5 / 1000 * 0.4),
     hints=["Differentiate lambda/(2m) * w^2 with respect to w.",
            "d/dw [lambda/(2m) w^2] = (lambda/m) * w: the 2 cancels."],
@@ -179,7 +219,7 @@ q5 = Exercise(
 q6 = Exercise(
     name="q6",
     question="A unit's input is 2.5; Keras' Dropout(0.2) follows it. Averaged over many training steps, what is the "
-             "expected value of the unit's output?",
+             "expected value of the unit's output? (A number.)",
     checker=expect_number(2.5),
     hints=["With probability 0.2 the output is 0; otherwise Keras scales the kept value by 1/(1 - 0.2).",
            "0.2 * 0 + 0.8 * (2.5 / 0.8)."],
@@ -192,9 +232,10 @@ q6 = Exercise(
 
 q7 = Exercise(
     name="q7",
-    question="Which transformations keep the label (and give a valid training example)? A: rotate a handwritten "
-             "digit by 10 degrees. B: rotate a 6 by 180 degrees. C: flip a handwritten 3 left-right. D: flip a cat "
-             "photo left-right. E: shift a digit by 2 pixels. F: crop a 224x224 patch from a 256x256 cat photo. "
+    question="Which transformations keep the label (and give a valid training example)?\n"
+             "  A: rotate a handwritten digit by 10 degrees.\n  B: rotate a 6 by 180 degrees.\n"
+             "  C: flip a handwritten 3 left-right.\n  D: flip a cat photo left-right.\n"
+             "  E: shift a digit by 2 pixels.\n  F: crop a 224x224 patch from a 256x256 cat photo.\n"
              "Answer with a set of letters, e.g. {'A', 'B'}.",
     checker=expect_letters({"A", "D", "E", "F"}, "ABCDEF"),
     hints=["Ask: would a person still give the new image the same label, and could it occur in real data?",
@@ -208,6 +249,46 @@ q7 = Exercise(
 
 q8 = Exercise(
     name="q8",
+    question="A CNN trains well with plain SGD (momentum 0.9) at batch size 64 and learning rate 0.01. You move "
+             "to batch size 256, so each epoch has a quarter of the updates, each averaging four times as many "
+             "images. Which learning rate does the linear scaling rule (Goyal et al., 2017) start from?\n"
+             "  A: 0.01 (keep it)\n  B: 0.04\n  C: 0.0025\n  D: 0.16\n"
+             "Answer with a letter.",
+    checker=expect_choice("B", ["A", "B", "C", "D"]),
+    hints=["Four small steps, each with its own gradient, move the weights about as far as one step of four "
+           "times the length with their average gradient.",
+           "The batch grows by a factor of 4; so does the rate, under this rule."],
+    solution_text="B: 0.04. Multiply the rate by the factor the batch grew (256/64 = 4), so that an epoch moves "
+                  "the weights about as far as before; Goyal et al. (2017) add a few epochs of warm-up because the "
+                  "rule fails in the first steps. For Adam, a square-root rule (x2 here) is the usual start "
+                  "(Malladi et al., 2022). Either is a starting point for a sweep, not a guarantee.",
+    solution_value="B",
+    wrong_examples=("A", "C", "D"),
+)
+
+q9 = Exercise(
+    name="q9",
+    question="Write warmup_cosine(step, peak, warmup_steps, total_steps): the learning rate at a given step. It "
+             "rises in a straight line from 0 at step 0 to `peak` at step `warmup_steps`, then falls along half "
+             "a cosine, peak * (1 + cos(pi * t)) / 2, where t runs from 0 at `warmup_steps` to 1 at "
+             "`total_steps`, and stays at 0 after `total_steps`.",
+    checker=expect_function(_warmup_cosine, _warmup_cosine_cases),
+    hints=["Two cases: `if step < warmup_steps: return peak * step / warmup_steps`.",
+           "After the warm-up: t = (min(step, total_steps) - warmup_steps) / (total_steps - warmup_steps); "
+           "math.cos and math.pi do the rest."],
+    solution_text="def warmup_cosine(step, peak, warmup_steps, total_steps):\n"
+                  "    if step < warmup_steps:\n"
+                  "        return peak * step / warmup_steps\n"
+                  "    t = (min(step, total_steps) - warmup_steps) / (total_steps - warmup_steps)\n"
+                  "    return peak * (1 + math.cos(math.pi * t)) / 2\n"
+                  "Keras' own: keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps, "
+                  "warmup_target=peak, warmup_steps=warmup_steps).",
+    solution_value=_warmup_cosine,
+    wrong_examples=(_no_warmup, _cosine_over_all_steps, _linear_decay, _cosine_goes_up_again, 0.01),
+)
+
+q10 = Exercise(
+    name="q10",
     question="A model makes 12% dev error. You tag 100 of its dev mistakes; 30 carry the tag 'thin stroke'. If you "
              "fixed every thin-stroke mistake and nothing else, what dev error would be left (in %)?",
     checker=expect_percent_or_fraction(12 * (1 - 0.30)),
@@ -219,4 +300,4 @@ q8 = Exercise(
     wrong_examples=(3.6, 12, 9.0, 0.3),
 )
 
-EXERCISES = [q1, q2, q3, q4, q5, q6, q7, q8]
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7, q8, q9, q10]
