@@ -134,6 +134,18 @@ class Tally:
         return "\n".join(lines)
 
 
+def wilson_interval(count: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% for ``z = 1.96``) of a share ``count / n``; (0, 1) when ``n`` is 0."""
+    if n < 0 or not 0 <= count <= n:
+        raise CourseError(f"Expected 0 <= count <= n, got count={count}, n={n}.")
+    if n == 0:
+        return 0.0, 1.0
+    p = count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def tally(tags: Sequence[Iterable[str] | None], reasons: Sequence[str] = REASONS) -> Tally:
     """Count the reasons over a list of mistakes (one list of reasons per mistake). Unknown reasons are an error."""
     if isinstance(tags, (str, bytes)) or not isinstance(tags, Sequence):
