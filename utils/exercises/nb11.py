@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.exercises import Exercise, expect_array, expect_choice, expect_number
+from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_number
 
 #: q1's tiny linear model: score = W . x + B; a score above 0 means "7". The image x (five pixels) is a 7.
 W = np.array([0.8, -1.5, 0.0, 2.0, -0.4])
@@ -51,7 +51,7 @@ def _maps() -> dict[str, np.ndarray]:
     return {k: (v / v.max()).round(3) for k, v in maps.items()}
 
 
-#: q6: saliency maps of one classifier, one per test digit.
+#: q7: saliency maps of one classifier, one per test digit.
 MAPS = _maps()
 
 
@@ -144,8 +144,63 @@ q5 = Exercise(
     wrong_examples=("A", "C", "D"),
 )
 
+def _worst_case_accuracy(y, predictions):
+    """The share of digits that every attack leaves correctly classified (predictions: attacks x digits)."""
+    return float(np.mean(np.all(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
+def _worst_cases() -> list[tuple]:
+    rng = np.random.default_rng(28)
+    y = rng.integers(0, 10, 12)
+    cases = []
+    for n_attacks, p_wrong in ((1, 0.3), (2, 0.3), (3, 0.5), (5, 0.2)):
+        wrong = rng.random((n_attacks, len(y))) < p_wrong
+        cases.append((y.copy(), np.where(wrong, (y + 1) % 10, y)))
+    # every attack fools a different digit: each attack's accuracy is 11/12, the worst case 12 - 3 = 9 of 12
+    spread = np.tile(y, (3, 1))
+    for k in range(3):
+        spread[k, k] = (y[k] + 1) % 10
+    cases.append((y.copy(), spread))
+    cases.append((y[:1].copy(), y[:1][None, :].copy()))                  # one digit, one attack, not fooled
+    return cases
+
+
+def _mean_of_accuracies(y, predictions):
+    return float(np.mean(np.asarray(predictions) == np.asarray(y)[None, :]))
+
+
+def _strongest_single_attack(y, predictions):
+    return float(np.min(np.mean(np.asarray(predictions) == np.asarray(y)[None, :], axis=1)))
+
+
+def _any_attack_fails(y, predictions):
+    return float(np.mean(np.any(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
+def _counts_not_share(y, predictions):
+    return float(np.sum(np.all(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
 q6 = Exercise(
     name="q6",
+    question="Write worst_case_accuracy(y, predictions): y holds the true labels of N digits, predictions is an "
+             "array (attacks x N) with the network's answer on each digit under each attack. A digit counts as "
+             "robust only if no attack fools it. Return the share of robust digits (a number from 0 to 1).",
+    checker=expect_function(_worst_case_accuracy, _worst_cases),
+    hints=["predictions == y[None, :] is True where an attack failed; you need digits where it is True for every "
+           "attack (row).",
+           "np.all(..., axis=0) asks 'every attack?' for each digit; then take the mean over digits."],
+    solution_text="def worst_case_accuracy(y, predictions):\n"
+                  "    return float(np.mean(np.all(predictions == y[None, :], axis=0)))\n"
+                  "It is at most the accuracy under the strongest single attack, and lower when different attacks "
+                  "fool different digits.",
+    solution_value=_worst_case_accuracy,
+    wrong_examples=(_mean_of_accuracies, _strongest_single_attack, _any_attack_fails, _counts_not_share),
+)
+
+
+q7 = Exercise(
+    name="q7",
     question="ex.MAPS holds saliency maps (A-D) of one classifier for four test digits. Which one shows that the "
              "model is right for the wrong reason, reading something other than the digit? Answer with a letter.",
     checker=expect_choice("B", ["A", "B", "C", "D"]),
@@ -158,4 +213,4 @@ q6 = Exercise(
     wrong_examples=("A", "C", "D"),
 )
 
-EXERCISES = [q1, q2, q3, q4, q5, q6]
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7]
