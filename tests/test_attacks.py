@@ -168,6 +168,10 @@ def test_accuracy_under_attack_takes_a_function(two_class):
                                attacks.accuracy_under_attack(two_class, x, y, [0.0, 0.3], "fgsm"))
     untouched = attacks.accuracy_under_attack(two_class, x, y, [0.3], lambda m, xs, ys, eps: xs)
     assert untouched[0] == 1.0
+    seen = []
+    attacks.accuracy_under_attack(two_class, x, y, [0.3], lambda m, xs, ys, eps, steps: seen.append(steps) or xs,
+                                  steps=7)
+    assert seen == [7]
     with pytest.raises(CourseError):
         attacks.accuracy_under_attack(two_class, x, y, [0.1], "cw")
 

@@ -208,21 +208,23 @@ def loss_gradient(model: "keras.Model", x, y) -> np.ndarray:
 
 
 def accuracy_under_attack(model: "keras.Model", x, y, epsilons: Sequence[float], attack="fgsm",
-                          steps: int = 10, source: "keras.Model | None" = None, **options) -> np.ndarray:
+                          steps: int | None = None, source: "keras.Model | None" = None, **options) -> np.ndarray:
     """Accuracy of ``model`` on ``x`` attacked at each epsilon.
 
-    ``attack``: ``"fgsm"``, ``"pgd"`` (``steps`` steps; ``options`` such as ``random_start=True`` go to
-    :func:`pgd`), or any function ``attack(model, x, y, eps, **options)`` returning the attacked images (the
-    notebook passes its own cells' ``fgsm`` and ``pgd``). ``source``: make the attack on that model instead (a
-    transfer attack); default ``model`` itself.
+    ``attack``: ``"fgsm"``, ``"pgd"`` (``steps`` steps, default 10; ``options`` such as ``random_start=True`` go
+    to :func:`pgd`), or any function ``attack(model, x, y, eps, **options)`` returning the attacked images (the
+    notebook passes its own cells' ``fgsm`` and ``pgd``; ``steps``, when given, is passed on too).
+    ``source``: make the attack on that model instead (a transfer attack); default ``model`` itself.
     """
     if callable(attack):
         make = attack
+        if steps is not None:
+            options["steps"] = steps
     elif attack == "fgsm":
         make = fgsm
     elif attack == "pgd":
         def make(m, xs, ys, eps, **kw):
-            return pgd(m, xs, ys, eps, steps=steps, **kw)
+            return pgd(m, xs, ys, eps, steps=10 if steps is None else steps, **kw)
     else:
         raise CourseError(f"attack must be 'fgsm', 'pgd' or a function, got {attack!r}.")
     maker = model if source is None else source
