@@ -100,9 +100,80 @@ def test_one_pixel_search_finds_the_pixel_the_model_reads(one_pixel_reader):
     result = attacks.one_pixel_search(one_pixel_reader, x, [0, 0])
     assert result.fooled.all() and result.success_rate == 1.0
     assert (result.rows[:, 0] == 2).all() and (result.cols[:, 0] == 1).all() and (result.values[:, 0] == 1).all()
-    assert (result.label == 1).all() and (result.evaluations == 32).all()
+    assert (result.label == 1).all() and (result.evaluations == 16 * 5).all()      # five values by default
     changed = attacks.set_pixels(x[0], result.rows[0], result.cols[0], result.values[0])
     assert changed[2, 1, 0] == 1 and changed.sum() == 1
+
+
+def test_one_pixel_search_counts_a_digit_fooled_if_any_candidate_flips_it():
+    """Three classes on a black 2x2 image (logits 0, -10, -10: class 0). White at (0, 0) lifts classes 1 and 2 to
+    -0.01 each: class 0 keeps only a third of the probability but still wins. White at (0, 1) lifts class 1 alone
+    to +0.5: class 0 keeps more probability (38%) but loses. The old rule (judge only the candidate that leaves the
+    true class least) calls this image safe; counting any candidate that flips it finds the attack."""
+    weights = np.zeros((4, 3))
+    weights[0] = [0.0, 9.99, 9.99]
+    weights[1] = [0.0, 10.5, 0.0]
+    model = linear_model(weights, np.array([0.0, -10.0, -10.0]))
+    x = np.zeros((1, 2, 2, 1), dtype="float32")
+    assert attacks.logits(model, x).argmax() == 0
+    result = attacks.one_pixel_search(model, x, [0], values=(0.0, 1.0))
+    assert result.fooled[0] and result.label[0] == 1
+    assert (result.rows[0, 0], result.cols[0, 0], result.values[0, 0]) == (0, 1, 1.0)
+    assert result.fooling[0] == 1                                     # exactly one of the 8 candidates flips it
+    assert result.true_probability[0] == pytest.approx(1 / (1 + np.exp(0.5) + np.exp(-10)), rel=1e-4)
+    # the candidate that leaves class 0 the least probability (white at (0, 0)) does not flip it
+    p = attacks.probabilities(model, attacks.set_pixels(x[0], [0], [0], [1.0])[None])[0]
+    assert p.argmax() == 0 and p[0] < result.true_probability[0]
+
+
+def test_one_pixel_search_tries_intermediate_values():
+    """Class 1 wins only for pixel (1, 0) in a middle band (a ReLU bump peaking at 0.5): black and white both
+    fail; the default five values find 0.5."""
+    inputs = keras.Input(shape=(2, 2, 1))
+    flat = keras.layers.Flatten()(inputs)
+    hidden = keras.layers.Dense(2, activation="relu")(flat)
+    outputs = keras.layers.Dense(2, activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs)
+    w1 = np.zeros((4, 2))
+    w1[2] = [1.0, 1.0]                                               # both hidden units read pixel (1, 0)
+    model.layers[2].set_weights([w1.astype("float32"), np.array([-0.25, -0.5], "float32")])
+    # class 1 logit = 40 relu(v - 0.25) - 80 relu(v - 0.5) - 5: 0 at 0.25, peak 5 at 0.5, -15 at 1
+    model.layers[3].set_weights([np.array([[0.0, 40.0], [0.0, -80.0]], "float32"), np.array([0.0, -5.0], "float32")])
+    x = np.zeros((1, 2, 2, 1), dtype="float32")
+    assert not attacks.one_pixel_search(model, x, [0], values=(0.0, 1.0)).fooled[0]
+    result = attacks.one_pixel_search(model, x, [0])
+    assert result.fooled[0] and (result.rows[0, 0], result.cols[0, 0]) == (1, 0) and result.values[0, 0] == 0.5
+    assert result.fooling[0] == 1 and result.evaluations[0] == 4 * 5
+    with pytest.raises(CourseError):
+        attacks.one_pixel_search(model, x, [0], values=())
+    with pytest.raises(CourseError):
+        attacks.one_pixel_search(model, x, [0], values=("black",))
+
+
+def test_pgd_restarts_keeps_the_first_fooling_run_and_stays_in_the_box(two_class):
+    x = np.array([0.9, 0.1, 0.5, 0.5], dtype="float32").reshape(1, 2, 2, 1)
+    adv = attacks.pgd_restarts(two_class, x, [0], eps=0.3, steps=20, restarts=3)
+    assert np.abs(adv - x).max() <= 0.3 + 1e-6 and attacks.logits(two_class, adv).argmax() == 1
+    weak = attacks.pgd_restarts(two_class, x, [0], eps=0.05, steps=10, restarts=3)
+    assert attacks.logits(two_class, weak).argmax() == 0
+    with pytest.raises(CourseError):
+        attacks.pgd_restarts(two_class, x, [0], eps=0.1, restarts=0)
+
+
+def test_accuracy_under_attack_takes_a_function(two_class):
+    rng = np.random.default_rng(1)
+    x = rng.random((20, 2, 2, 1)).astype("float32")
+    y = attacks.logits(two_class, x).argmax(1)
+    np.testing.assert_allclose(attacks.accuracy_under_attack(two_class, x, y, [0.0, 0.3], attacks.fgsm),
+                               attacks.accuracy_under_attack(two_class, x, y, [0.0, 0.3], "fgsm"))
+    untouched = attacks.accuracy_under_attack(two_class, x, y, [0.3], lambda m, xs, ys, eps: xs)
+    assert untouched[0] == 1.0
+    seen = []
+    attacks.accuracy_under_attack(two_class, x, y, [0.3], lambda m, xs, ys, eps, steps: seen.append(steps) or xs,
+                                  steps=7)
+    assert seen == [7]
+    with pytest.raises(CourseError):
+        attacks.accuracy_under_attack(two_class, x, y, [0.1], "cw")
 
 
 def test_one_pixel_search_cannot_fool_what_hangs_on_no_single_pixel():

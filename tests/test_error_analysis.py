@@ -105,6 +105,8 @@ def test_wilson_interval_known_values_and_bad_input():
     assert low == pytest.approx(0.00076, abs=2e-5) and high == pytest.approx(0.00222, abs=2e-5)
     low, high = ea.wilson_interval(0, 100)
     assert low == 0.0 and high == pytest.approx(0.037, abs=1e-3)
+    low, high = ea.wilson_interval(6, 19)        # the example: 6 of 19, about 15% to 54%
+    assert low == pytest.approx(0.154, abs=2e-3) and high == pytest.approx(0.540, abs=2e-3)
     assert ea.wilson_interval(0, 0) == (0.0, 1.0)
     with pytest.raises(CourseError):
         ea.wilson_interval(5, 3)

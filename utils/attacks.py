@@ -1,16 +1,18 @@
-"""Adversarial attacks on an image classifier: FGSM, PGD/BIM, targeted attacks, one-pixel and k-pixel attacks, EOT.
+"""Adversarial attacks on an image classifier: FGSM, PGD, targeted attacks, one-pixel and k-pixel attacks, EOT.
 
 Notebook 11 fools notebook 04's MNIST CNN with these. Every attack takes a Keras classifier whose last layer is a
 softmax ``Dense`` (its *logits*, the scores before the softmax, are read off that layer, so a confident network's
 saturated softmax cannot hide the gradient) and images as float32 arrays ``(N, H, W, C)`` in ``[0, 1]``:
 
 - :func:`fgsm`: the fast gradient sign method (Goodfellow et al. 2014), ``x + eps * sign(grad_x loss)``;
-- :func:`pgd`: many small signed steps, each projected back into the ``eps`` box around ``x`` (the basic
-  iterative method, BIM, of Kurakin et al. 2016; with ``random_start`` the PGD of Madry et al. 2017); with
-  ``target`` it walks *towards* a chosen class instead of away from the true one;
-- :func:`one_pixel_search`: every position set to every value in ``values`` (for 28x28 and two values, 1,568
-  candidates in one batch): the exact, deterministic one-pixel attack;
-- :func:`pixel_attack_de`: the k-pixel attack of Su et al. (2017) with ``scipy.optimize.differential_evolution``
+- :func:`pgd`: many small signed steps, each projected back into the ``eps`` box around ``x`` (from the clean
+  image, the basic iterative method of Kurakin et al. 2016; with ``random_start``, the PGD of Madry et al. 2017);
+  with ``target`` it walks *towards* a chosen class instead of away from the true one. :func:`fgsm` and
+  :func:`pgd` are lesson code: written in notebook 11 and generated at the end of this file by ``make export``;
+- :func:`pgd_restarts`: the strongest of several random-start PGD runs, the evaluation a defence needs;
+- :func:`one_pixel_search`: every position set to every value in ``values`` (for 28x28 and the five default
+  values, 3,920 candidates in one batch); an image is fooled if any candidate flips it: exact for those values;
+- :func:`pixel_attack_de`: the k-pixel attack of Su et al. with ``scipy.optimize.differential_evolution``
   (vectorised: each generation is one call of the model on the whole population);
 - :func:`random_transforms`, :func:`eot_attack`, :func:`fooled_under_transforms`: an attack averaged over random
   rotations, shifts and zooms (expectation over transformation, Athalye et al. 2018), and how often an
@@ -19,7 +21,8 @@ saturated softmax cannot hide the gradient) and images as float32 arrays ``(N, H
 
 Gradients are taken in float32: a model computing in 16 bits (mixed precision) is refused with a message that
 points to :func:`utils.models.as_float32`. Bad shapes, ranges or labels get a :class:`~utils.errors.CourseError`
-saying what was expected. TensorFlow is imported inside the functions, so ``import utils.attacks`` stays cheap.
+saying what was expected (:func:`check_images`, :func:`check_labels`, :func:`check_eps`; the lesson code calls
+them too). TensorFlow is imported inside the functions, so ``import utils.attacks`` stays cheap.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def check_labels(y, n: int, num_classes: int, what: str = "labels") -> np.ndarra
     return arr.astype("int32")
 
 
-def _check_eps(eps: float, what: str = "eps") -> float:
+def check_eps(eps: float, what: str = "eps") -> float:
     try:
         value = float(eps)
     except (TypeError, ValueError):
@@ -159,7 +162,10 @@ class _Functions:
         self.grad_fn = grad_fn
 
 
-def _functions(model: "keras.Model") -> _Functions:
+def model_functions(model: "keras.Model") -> _Functions:
+    """The model's compiled functions, made once and kept on it: ``logits_fn(x)`` the scores before the softmax,
+    ``grad_fn(x, labels)`` the gradient of the summed cross-entropy with respect to ``x`` (and the logits),
+    ``num_classes``."""
     fns = getattr(model, "_course_attack_functions", None)
     if fns is None:
         fns = _Functions(model)
@@ -169,7 +175,7 @@ def _functions(model: "keras.Model") -> _Functions:
 
 def logits(model: "keras.Model", x, batch_size: int = 1024) -> np.ndarray:
     """The class scores before the softmax, (N, classes), computed in float32 (the model called directly)."""
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(x, model)
     return np.concatenate([np.asarray(fns.logits_fn(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
 
@@ -185,92 +191,66 @@ def probabilities(model: "keras.Model", x, batch_size: int = 1024) -> np.ndarray
 def accuracy(model: "keras.Model", x, y) -> float:
     """Share of images whose top class is ``y``."""
     x = check_images(x, model)
-    return float(np.mean(logits(model, x).argmax(axis=1) == check_labels(y, len(x), _functions(model).num_classes)))
+    labels = check_labels(y, len(x), model_functions(model).num_classes)
+    return float(np.mean(logits(model, x).argmax(axis=1) == labels))
 
 
 def loss_gradient(model: "keras.Model", x, y) -> np.ndarray:
     """d(cross-entropy of label ``y``)/d(input), same shape as the batch; float32."""
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(x, model)
     y = check_labels(y, len(x), fns.num_classes)
     return np.asarray(fns.grad_fn(x, y)[0])
 
 
 # ----------------------------------------------------------------------------------------------
-# FGSM and PGD / BIM
+# Accuracy under attack; PGD with restarts (fgsm and pgd themselves are generated at the end of this file)
 
 
-def fgsm(model: "keras.Model", x, y, eps: float, target=None) -> np.ndarray:
-    """One step of size ``eps`` along the sign of the loss gradient, clipped to [0, 1].
+def accuracy_under_attack(model: "keras.Model", x, y, epsilons: Sequence[float], attack="fgsm",
+                          steps: int | None = None, source: "keras.Model | None" = None, **options) -> np.ndarray:
+    """Accuracy of ``model`` on ``x`` attacked at each epsilon.
 
-    Untargeted (``target=None``): away from label ``y`` (the loss of ``y`` goes up). Targeted: towards class
-    ``target`` (its loss goes down; ``y`` is then only checked).
-    """
-    fns = _functions(model)
-    x = check_images(x, model)
-    y = check_labels(y, len(x), fns.num_classes)
-    eps = _check_eps(eps)
-    if target is None:
-        step = np.sign(np.asarray(fns.grad_fn(x, y)[0]))
-    else:
-        step = -np.sign(np.asarray(fns.grad_fn(x, check_labels(target, len(x), fns.num_classes, "targets"))[0]))
-    return np.clip(x + eps * step, 0.0, 1.0).astype("float32")
-
-
-def pgd(model: "keras.Model", x, y, eps: float, steps: int = 10, step_size: float | None = None, target=None,
-        random_start: bool = False, stop_when_fooled: bool = False, seed: int = 0, return_steps: bool = False):
-    """``steps`` signed gradient steps of ``step_size`` (default ``2.5 * eps / steps``), each clipped back into the
-    L-infinity box of radius ``eps`` around ``x`` and into [0, 1].
-
-    ``target``: walk towards that class. ``random_start``: begin at a random point of the box (Madry et al.'s PGD;
-    without it, Kurakin et al.'s BIM). ``stop_when_fooled``: an image stops moving once it is misclassified (or
-    reaches its target), which keeps the change as small as this step size allows. ``return_steps``: also return,
-    per image, the number of steps after which it first was fooled (-1: never).
-    """
-    fns = _functions(model)
-    x = check_images(x, model)
-    y = check_labels(y, len(x), fns.num_classes)
-    eps = _check_eps(eps)
-    steps = int(steps)
-    if steps < 1:
-        raise CourseError(f"steps must be at least 1, got {steps}.")
-    size = 2.5 * eps / steps if step_size is None else _check_eps(step_size, "step_size")
-    goal = None if target is None else check_labels(target, len(x), fns.num_classes, "targets")
-    labels, direction = (y, 1.0) if goal is None else (goal, -1.0)
-    low, high = np.clip(x - eps, 0, 1), np.clip(x + eps, 0, 1)
-    adv = x.copy()
-    if random_start:
-        adv = np.clip(x + np.random.default_rng(seed).uniform(-eps, eps, x.shape).astype("float32"), low, high)
-    first = np.full(len(x), -1)
-    for k in range(steps):
-        grad, z = fns.grad_fn(adv, labels)
-        predicted = np.asarray(z).argmax(axis=1)
-        done = predicted != y if goal is None else predicted == goal
-        first[(first < 0) & done] = k
-        move = direction * np.sign(np.asarray(grad))
-        if stop_when_fooled:
-            move[done] = 0.0
-        adv = np.clip(adv + size * move, low, high).astype("float32")
-    predicted = np.asarray(fns.logits_fn(adv)).argmax(axis=1)
-    done = predicted != y if goal is None else predicted == goal
-    first[(first < 0) & done] = steps
-    return (adv, first) if return_steps else adv
-
-
-def accuracy_under_attack(model: "keras.Model", x, y, epsilons: Sequence[float], attack: str = "fgsm",
-                          steps: int = 10, source: "keras.Model | None" = None) -> np.ndarray:
-    """Accuracy of ``model`` on ``x`` attacked at each epsilon (``attack``: ``"fgsm"`` or ``"pgd"``).
-
+    ``attack``: ``"fgsm"``, ``"pgd"`` (``steps`` steps, default 10; ``options`` such as ``random_start=True`` go
+    to :func:`pgd`), or any function ``attack(model, x, y, eps, **options)`` returning the attacked images (the
+    notebook passes its own cells' ``fgsm`` and ``pgd``; ``steps``, when given, is passed on too).
     ``source``: make the attack on that model instead (a transfer attack); default ``model`` itself.
     """
-    if attack not in ("fgsm", "pgd"):
-        raise CourseError(f"attack must be 'fgsm' or 'pgd', got {attack!r}.")
+    if callable(attack):
+        make = attack
+        if steps is not None:
+            options["steps"] = steps
+    elif attack == "fgsm":
+        make = fgsm
+    elif attack == "pgd":
+        def make(m, xs, ys, eps, **kw):
+            return pgd(m, xs, ys, eps, steps=10 if steps is None else steps, **kw)
+    else:
+        raise CourseError(f"attack must be 'fgsm', 'pgd' or a function, got {attack!r}.")
     maker = model if source is None else source
-    out = []
-    for eps in epsilons:
-        adv = fgsm(maker, x, y, eps) if attack == "fgsm" else pgd(maker, x, y, eps, steps=steps)
-        out.append(accuracy(model, adv, y))
-    return np.array(out)
+    return np.array([accuracy(model, make(maker, x, y, eps, **options), y) for eps in epsilons])
+
+
+def pgd_restarts(model: "keras.Model", x, y, eps: float, steps: int = 40, restarts: int = 5,
+                 step_size: float | None = None, seed: int = 0, attack=None) -> np.ndarray:
+    """The strongest of ``restarts`` PGD runs, each from its own random start in the ``eps`` box: per image, the
+    first run's result that fools the model (else the last run's). An image counts as robust only if every
+    restart fails, the evaluation Madry et al. (2017) recommend. ``attack``: the PGD function to use (default
+    :func:`pgd`)."""
+    run = pgd if attack is None else attack
+    fns = model_functions(model)
+    x = check_images(x, model)
+    y = check_labels(y, len(x), fns.num_classes)
+    if int(restarts) < 1:
+        raise CourseError(f"restarts must be at least 1, got {restarts}.")
+    best = None
+    fooled = np.zeros(len(x), bool)
+    for r in range(int(restarts)):
+        adv = run(model, x, y, eps, steps=steps, step_size=step_size, random_start=True, seed=seed + r)
+        now = np.asarray(fns.logits_fn(adv)).argmax(axis=1) != y
+        best = adv if best is None else np.where((now & ~fooled)[:, None, None, None], adv, best)
+        fooled |= now
+    return best
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,6 +271,7 @@ class PixelResult:
     confidence: np.ndarray
     true_probability: np.ndarray
     evaluations: np.ndarray
+    fooling: np.ndarray | None = None   # one-pixel search: how many candidates fool the model
 
     @property
     def success_rate(self) -> float:
@@ -304,37 +285,51 @@ def set_pixels(image, rows, cols, values) -> np.ndarray:
     return out
 
 
-def one_pixel_search(model: "keras.Model", images, labels, values: Sequence[float] = (0.0, 1.0)) -> PixelResult:
-    """Try every position with every value in ``values`` (one batch per image: H * W * len(values) candidates).
+ONE_PIXEL_VALUES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
-    The best candidate is the one that leaves the true class the least probability; the image is fooled when
-    some class then beats the true one. Deterministic and exact for this set of values.
+
+def one_pixel_search(model: "keras.Model", images, labels, values: Sequence[float] = ONE_PIXEL_VALUES) -> PixelResult:
+    """Try every position with every value in ``values`` (one batch per image: H * W * len(values) candidates;
+    for 28x28 and the five default values, 3,920).
+
+    An image is fooled when *any* candidate changes the model's answer; the candidate reported is then, among the
+    fooling ones, the one that leaves the true class the least probability (for an image not fooled: that
+    candidate among all). ``evaluations`` counts candidates, ``fooling`` how many of them fool the model.
+    Deterministic, and exact for this set of values (a value between two of them is not tried).
     """
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(images, model)
     y = check_labels(labels, len(x), fns.num_classes)
-    vals = np.asarray(values, dtype="float32").ravel()
-    if vals.size == 0 or vals.min() < 0 or vals.max() > 1:
-        raise CourseError(f"values must be pixel values in [0, 1], got {list(values)}.")
+    try:
+        vals = np.asarray(values, dtype="float32").ravel()
+    except (TypeError, ValueError):
+        raise CourseError(f"values must be pixel values in [0, 1], got {values!r}.") from None
+    if vals.size == 0 or not np.all(np.isfinite(vals)) or vals.min() < 0 or vals.max() > 1:
+        raise CourseError(f"values must be pixel values in [0, 1], got {list(np.ravel(values))}.")
     height, width = x.shape[1:3]
     rr, cc, vv = (a.ravel() for a in np.meshgrid(np.arange(height), np.arange(width), vals, indexing="ij"))
     n = len(x)
     out = {k: np.zeros(n, dt) for k, dt in (("fooled", bool), ("rows", int), ("cols", int), ("values", "float32"),
-                                            ("label", int), ("confidence", float), ("true_probability", float))}
+                                            ("label", int), ("confidence", float), ("true_probability", float),
+                                            ("fooling", int))}
     for i in range(n):
         batch = np.repeat(x[i:i + 1], len(rr), axis=0)
         batch[np.arange(len(rr)), rr, cc] = vv[:, None]
         z = np.asarray(fns.logits_fn(batch), "float64")
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-        best = int(np.argmin(p[:, y[i]]))
-        out["fooled"][i] = p[best].argmax() != y[i]
+        flips = p.argmax(axis=1) != y[i]
+        true = np.where(flips, p[:, y[i]], np.inf) if flips.any() else p[:, y[i]]
+        best = int(np.argmin(true))
+        out["fooled"][i] = bool(flips.any())
+        out["fooling"][i] = int(flips.sum())
         out["rows"][i], out["cols"][i], out["values"][i] = rr[best], cc[best], vv[best]
         out["label"][i] = p[best].argmax()
         out["confidence"][i] = p[best].max()
         out["true_probability"][i] = p[best, y[i]]
     return PixelResult(out["fooled"], out["rows"][:, None], out["cols"][:, None], out["values"][:, None],
-                       out["label"], out["confidence"], out["true_probability"], np.full(n, len(rr)))
+                       out["label"], out["confidence"], out["true_probability"], np.full(n, len(rr)),
+                       out["fooling"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -351,7 +346,7 @@ def pixel_attack_de(model: "keras.Model", images, labels, pixels: int = 1, popul
     """
     from scipy.optimize import differential_evolution
 
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(images, model)
     y = check_labels(labels, len(x), fns.num_classes)
     k = int(pixels)
@@ -438,7 +433,7 @@ def apply_transforms(images, transforms):
 def fooled_under_transforms(model: "keras.Model", x, y, n_transforms: int = 100, seed: int = 1) -> np.ndarray:
     """Per image, the share of ``n_transforms`` random transforms (:func:`random_transforms`) after which the
     model does *not* say ``y``: 1.0 means the attack survives every move."""
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(x, model)
     y = check_labels(y, len(x), fns.num_classes)
     out = np.zeros(len(x))
@@ -455,11 +450,11 @@ def eot_attack(model: "keras.Model", x, y, eps: float, steps: int = 20, samples:
     a perturbation that fools the model wherever the image lands, not only where it was made."""
     import tensorflow as tf
 
-    fns = _functions(model)
+    fns = model_functions(model)
     x = check_images(x, model)
     y = check_labels(y, len(x), fns.num_classes)
-    eps = _check_eps(eps)
-    size = 2.5 * eps / int(steps) if step_size is None else _check_eps(step_size, "step_size")
+    eps = check_eps(eps)
+    size = 2.5 * eps / int(steps) if step_size is None else check_eps(step_size, "step_size")
     samples = int(samples)
     if samples < 1:
         raise CourseError(f"samples must be at least 1, got {samples}.")
@@ -499,7 +494,7 @@ def adversarial_training(model: "keras.Model", x, y, eps: float, epochs: int = 2
     _check_float32(model)
     x = check_images(x, model)
     y = check_labels(y, len(x), int(_softmax_dense(model).units))
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     if not 0 <= adversarial_share <= 1:
         raise CourseError(f"adversarial_share is a fraction 0 to 1, got {adversarial_share}.")
     optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(learning_rate)
@@ -544,3 +539,64 @@ def adversarial_training(model: "keras.Model", x, y, eps: float, epochs: int = 2
             print(f"epoch {epoch + 1}/{epochs}: loss {history['loss'][-1]:.3f}, "
                   f"accuracy on the mixed batches {history['accuracy'][-1]:.3f}")
     return history
+
+
+# >>> generated from notebooks/11_adversarial_examples.ipynb by `make export`: edit the notebook, not this block
+def fgsm(model, x, y, eps, target=None):
+    """One step of size eps along the sign of the loss gradient, clipped to [0, 1] (Goodfellow et al. 2014).
+
+    Untargeted (target=None): away from label y, so the loss of y goes up. Targeted: towards class target, so the
+    loss of the target goes down (y is then only checked).
+    """
+    fns = model_functions(model)
+    x = check_images(x, model)
+    y = check_labels(y, len(x), fns.num_classes)
+    eps = check_eps(eps)
+    if target is None:
+        grad, _ = fns.grad_fn(x, y)                       # d loss(y) / d x, one gradient for the whole batch
+        step = np.sign(np.asarray(grad))                  # up the loss of the true label
+    else:
+        grad, _ = fns.grad_fn(x, check_labels(target, len(x), fns.num_classes, "targets"))
+        step = -np.sign(np.asarray(grad))                 # down the loss of the target
+    return np.clip(x + eps * step, 0.0, 1.0).astype("float32")
+
+
+def pgd(model, x, y, eps, steps=10, step_size=None, target=None, random_start=False, stop_when_fooled=False,
+        seed=0, return_steps=False):
+    """steps signed gradient steps of step_size (default 2.5 * eps / steps), each clipped back into the
+    L-infinity box of radius eps around x and into [0, 1].
+
+    target: walk towards that class. random_start: begin at a random point of the box (Madry et al.'s PGD;
+    without it, Kurakin et al.'s BIM). stop_when_fooled: an image stops moving once it is misclassified (or
+    reaches its target), which keeps the change as small as this step size allows. return_steps: also return,
+    per image, the number of steps after which it first was fooled (-1: never).
+    """
+    fns = model_functions(model)
+    x = check_images(x, model)
+    y = check_labels(y, len(x), fns.num_classes)
+    eps = check_eps(eps)
+    steps = int(steps)
+    if steps < 1:
+        raise CourseError(f"steps must be at least 1, got {steps}.")
+    size = 2.5 * eps / steps if step_size is None else check_eps(step_size, "step_size")
+    goal = None if target is None else check_labels(target, len(x), fns.num_classes, "targets")
+    labels, direction = (y, 1.0) if goal is None else (goal, -1.0)    # up the loss of y, or down the target's
+    low, high = np.clip(x - eps, 0, 1), np.clip(x + eps, 0, 1)         # the eps box, inside [0, 1]
+    adv = x.copy()
+    if random_start:
+        adv = np.clip(x + np.random.default_rng(seed).uniform(-eps, eps, x.shape).astype("float32"), low, high)
+    first = np.full(len(x), -1)
+    for k in range(steps):
+        grad, z = fns.grad_fn(adv, labels)
+        predicted = np.asarray(z).argmax(axis=1)
+        done = predicted != y if goal is None else predicted == goal
+        first[(first < 0) & done] = k
+        move = direction * np.sign(np.asarray(grad))
+        if stop_when_fooled:
+            move[done] = 0.0
+        adv = np.clip(adv + size * move, low, high).astype("float32")   # the projection: back into the box
+    predicted = np.asarray(fns.logits_fn(adv)).argmax(axis=1)
+    done = predicted != y if goal is None else predicted == goal
+    first[(first < 0) & done] = steps
+    return (adv, first) if return_steps else adv
+# <<< generated from notebooks/11_adversarial_examples.ipynb

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.exercises import Exercise, expect_array, expect_choice, expect_number
+from utils.exercises import Exercise, expect_array, expect_choice, expect_function, expect_number
 
 #: q1's tiny linear model: score = W . x + B; a score above 0 means "7". The image x (five pixels) is a 7.
 W = np.array([0.8, -1.5, 0.0, 2.0, -0.4])
@@ -51,7 +51,7 @@ def _maps() -> dict[str, np.ndarray]:
     return {k: (v / v.max()).round(3) for k, v in maps.items()}
 
 
-#: q6: saliency maps of one classifier, one per test digit.
+#: q7: saliency maps of one classifier, one per test digit.
 MAPS = _maps()
 
 
@@ -65,7 +65,8 @@ q1 = Exercise(
     hints=["FGSM: x_adv = x + eps * sign(gradient of the loss). Here sign(gradient) = sign(-W) = -sign(W).",
            "np.sign(0) is 0: a pixel with weight 0 does not move. Then clip to [0, 1] with np.clip."],
     solution_text="x_adv = np.clip(ex.X - ex.EPS * np.sign(ex.W), 0, 1) = [0.2, 1.0, 0.6, 0.0, 0.1]: every pixel "
-                  "moves by eps against its weight, the one with weight 0 stays, and two land on the [0, 1] limits.",
+                  "moves by eps against its weight, the one with weight 0 stays, and two land on the [0, 1] limits. "
+                  "Its score is still +0.12, so the model still says 7: the clip cost the attack its success.",
     solution_value=[0.2, 1.0, 0.6, 0.0, 0.1],
     wrong_examples=([0.4, 0.85, 0.6, 0.15, 0.0],        # along +sign(W): the score goes up, not down
                     [0.2, 1.05, 0.6, -0.05, 0.1],       # not clipped
@@ -106,42 +107,100 @@ q3 = Exercise(
 q4 = Exercise(
     name="q4",
     question="At the same eps, PGD (many small steps) leaves the model far lower accuracy than FGSM (one step). "
-             "Why? A: PGD may change pixels by more than eps. B: FGSM takes one step from the clean image along "
-             "its gradient; the loss is not linear over the eps box, so that corner is often not where the loss "
-             "is highest, and PGD finds better points by following the gradient as it changes. C: PGD adds random "
-             "noise, and noise alone fools the model. D: FGSM aims at one chosen wrong class. Answer with a letter.",
+             "Why? A: PGD's steps add up to a change larger than eps. B: the loss is not linear over the eps box, "
+             "so the corner FGSM jumps to is often not where the loss is highest; re-reading the gradient after "
+             "each step finds better points. C: PGD's random start is itself noise large enough to fool the "
+             "model. D: PGD aims at the most likely wrong class, FGSM at none. Answer with a letter.",
     checker=expect_choice("B", ["A", "B", "C", "D"]),
     hints=["Both attacks are clipped to the same eps box around the clean image.",
            "FGSM is exact for a linear model; a CNN is only roughly linear over a box of width eps."],
-    solution_text="B. Both stay within eps (A is false), the BIM used here has no random start (C), and both are "
-                  "untargeted here (D). One step trusts the gradient at the clean image; many small steps re-read "
-                  "it. A defence judged only by FGSM can look far stronger than it is.",
+    solution_text="B. Both stay within eps (A is false: every step is clipped back into the box); the random start "
+                  "only chooses where the steps begin (C: the noise control in the transfer section below shows "
+                  "that noise of this size barely hurts); and both are untargeted here (D). One step trusts the "
+                  "gradient at the clean image; many small steps re-read it. A defence judged only by FGSM can look "
+                  "far stronger than it is.",
     solution_value="B",
     wrong_examples=("A", "C", "D"),
 )
 
 q5 = Exercise(
     name="q5",
-    question="Su et al. fooled about two thirds of CIFAR-10 photos with one pixel; on MNIST digits the same attack "
-             "rarely works. Which reason fits what this notebook measured? A: a 28x28 image has fewer pixels, so "
-             "one pixel is a larger share and should be easier, so MNIST models must be specially robust. "
-             "B: a gray pixel has one value, between black and white, where a colour pixel has three to set; and "
-             "the digit network reads strokes many pixels long on an empty background, so one extra dot or hole "
-             "moves its evidence little. C: MNIST networks are robust to every attack (they are highly accurate). "
-             "D: differential evolution cannot search gray images. Answer with a letter.",
+    question="Su et al. fooled 67.97% of CIFAR-10 test images (32x32, colour) with one pixel, but only 16.04% of "
+             "ImageNet images (224x224, colour); on 28x28 gray digits the exhaustive search above rarely succeeds. "
+             "Which reading fits all three? A: colour makes an image fragile, since a colour pixel has three "
+             "values to set. B: one pixel is a larger share of a small image, and this digit network reads strokes "
+             "many pixels long, so fragility depends on resolution and data more than on colour. C: MNIST networks "
+             "resist every attack because they are so accurate. D: the exhaustive search misses pixels that "
+             "differential evolution would find. Answer with a letter.",
     checker=expect_choice("B", ["A", "B", "C", "D"]),
-    hints=["Look at what the exhaustive search found: it tries every position and both extreme values, so it "
-           "is not the search that fails.",
-           "FGSM fools the same network easily, so it is not robust to everything."],
-    solution_text="B. The exhaustive search rules out D (it is exact and still rarely succeeds) and FGSM rules out "
-                  "C. A gets the share right but the conclusion wrong: the digit model is not robust, its evidence "
-                  "is spread over strokes, so changing it takes many pixels a little (FGSM) rather than one a lot.",
+    hints=["ImageNet images are colour too: does A predict 16.04%?",
+           "FGSM fools the same digit network easily; and the exhaustive search tries every position."],
+    solution_text="B. A cannot explain ImageNet (colour, yet four times less fragile than CIFAR-10): one pixel of "
+                  "224x224 weighs less than one of 32x32. C is ruled out by FGSM, which fools this network easily, "
+                  "and D by the search itself: it tries every position with five values, more than differential "
+                  "evolution samples. The digit model's evidence is spread over strokes, so changing its answer "
+                  "takes many pixels a little (FGSM) rather than one a lot.",
     solution_value="B",
     wrong_examples=("A", "C", "D"),
 )
 
+def _worst_case_accuracy(y, predictions):
+    """The share of digits that every attack leaves correctly classified (predictions: attacks x digits)."""
+    return float(np.mean(np.all(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
+def _worst_cases() -> list[tuple]:
+    rng = np.random.default_rng(28)
+    y = rng.integers(0, 10, 12)
+    cases = []
+    for n_attacks, p_wrong in ((1, 0.3), (2, 0.3), (3, 0.5), (5, 0.2)):
+        wrong = rng.random((n_attacks, len(y))) < p_wrong
+        cases.append((y.copy(), np.where(wrong, (y + 1) % 10, y)))
+    # every attack fools a different digit: each attack's accuracy is 11/12, the worst case 12 - 3 = 9 of 12
+    spread = np.tile(y, (3, 1))
+    for k in range(3):
+        spread[k, k] = (y[k] + 1) % 10
+    cases.append((y.copy(), spread))
+    cases.append((y[:1].copy(), y[:1][None, :].copy()))                  # one digit, one attack, not fooled
+    return cases
+
+
+def _mean_of_accuracies(y, predictions):
+    return float(np.mean(np.asarray(predictions) == np.asarray(y)[None, :]))
+
+
+def _strongest_single_attack(y, predictions):
+    return float(np.min(np.mean(np.asarray(predictions) == np.asarray(y)[None, :], axis=1)))
+
+
+def _any_attack_fails(y, predictions):
+    return float(np.mean(np.any(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
+def _counts_not_share(y, predictions):
+    return float(np.sum(np.all(np.asarray(predictions) == np.asarray(y)[None, :], axis=0)))
+
+
 q6 = Exercise(
     name="q6",
+    question="Write worst_case_accuracy(y, predictions): y holds the true labels of N digits, predictions is an "
+             "array (attacks x N) with the network's answer on each digit under each attack. A digit counts as "
+             "robust only if no attack fools it. Return the share of robust digits (a number from 0 to 1).",
+    checker=expect_function(_worst_case_accuracy, _worst_cases),
+    hints=["predictions == y[None, :] is True where an attack failed; you need digits where it is True for every "
+           "attack (row).",
+           "np.all(..., axis=0) asks 'every attack?' for each digit; then take the mean over digits."],
+    solution_text="def worst_case_accuracy(y, predictions):\n"
+                  "    return float(np.mean(np.all(predictions == y[None, :], axis=0)))\n"
+                  "It is at most the accuracy under the strongest single attack, and lower when different attacks "
+                  "fool different digits.",
+    solution_value=_worst_case_accuracy,
+    wrong_examples=(_mean_of_accuracies, _strongest_single_attack, _any_attack_fails, _counts_not_share),
+)
+
+
+q7 = Exercise(
+    name="q7",
     question="ex.MAPS holds saliency maps (A-D) of one classifier for four test digits. Which one shows that the "
              "model is right for the wrong reason, reading something other than the digit? Answer with a letter.",
     checker=expect_choice("B", ["A", "B", "C", "D"]),
@@ -154,4 +213,4 @@ q6 = Exercise(
     wrong_examples=("A", "C", "D"),
 )
 
-EXERCISES = [q1, q2, q3, q4, q5, q6]
+EXERCISES = [q1, q2, q3, q4, q5, q6, q7]
