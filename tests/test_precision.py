@@ -173,6 +173,12 @@ def test_style_networks_are_float32_under_any_policy_and_synthesis_moves_the_pix
     image, history = style.synthesize(extract, texture, steps=5, learning_rate=0.05)
     assert_finite(history["style"])
     assert_moved([start], [image], "pixels")
+    content = np.linspace(0, 1, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3)
+    with_content = style.feature_extractor(net, ["block1_conv1", "block2_conv1", "block2_conv1"])
+    painted, history = style.synthesize(with_content, texture, content=content, steps=5, content_weight=1.0,
+                                        learning_rate=0.05, tv_weight=1.0)   # the notebook's path, TV cost included
+    assert_finite(history["style"], history["content"], history["tv"])
+    assert_moved([content], [painted], "pixels")
 
 
 def test_a_16_bit_base_is_differentiated_through_a_float32_copy(policy):

@@ -6,28 +6,28 @@ people, and a new person would mean retraining. Instead learn ``d(img1, img2)``,
 and large for different ones. Here the "people" are digit classes: the embedding CNN is trained on some
 classes and tested on classes it never saw.
 
-- :func:`make_pairs` draws balanced same/different pairs; :func:`contrastive_loss` is Hadsell, Chopra and
-  LeCun's (2006) loss on the distance of a pair; :func:`build_siamese` puts one embedding CNN on both images.
+- :func:`make_pairs` draws balanced same/different pairs; :func:`build_siamese` puts one embedding CNN on both
+  images.
+- :func:`contrastive_loss` (Hadsell, Chopra and LeCun 2006) on the distance of a pair, with :data:`MARGIN`, is
+  lesson code: written in notebook 13 and copied here by ``make export`` (the generated block at the end of this
+  file: edit the notebook, not the block).
 - :func:`one_shot_accuracy` runs N-way one-shot trials on embeddings: one example ("support") of each of
   N classes, one query from one of them, and the answer is the nearest support.
 - :func:`roc_curve`, :func:`auc` and :func:`best_threshold` turn pair distances into a verification rule.
+
+Importing this module imports Keras.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from utils import env
 from utils.errors import CourseError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
-
-#: Contrastive loss: different pairs closer than this are pushed apart.
-MARGIN = 1.0
-
+env.quiet_tensorflow()
+import keras  # noqa: E402  (after quiet_tensorflow: no start-up chatter)
+from keras import ops  # noqa: E402  (the generated contrastive_loss is written with keras.ops)
 
 def make_pairs(y: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` pairs of indices into ``y`` (``first``, ``second``) and ``same`` (1.0 for a pair of one class,
@@ -56,21 +56,8 @@ def make_pairs(y: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     return first, second, same
 
 
-def contrastive_loss(same, distance, margin: float = MARGIN):
-    """Mean of ``same * d**2 + (1 - same) * max(margin - d, 0)**2``: same-class pairs are pulled together,
-    different-class pairs pushed at least ``margin`` apart. Works on NumPy arrays and tensors."""
-    import keras
-
-    same = keras.ops.cast(same, "float32")
-    distance = keras.ops.cast(keras.ops.reshape(distance, keras.ops.shape(same)), "float32")
-    apart = keras.ops.maximum(margin - distance, 0.0)
-    return keras.ops.mean(same * distance ** 2 + (1.0 - same) * apart ** 2)
-
-
 def build_embedding(dim: int = 16, name: str = "embedding") -> "keras.Model":
     """A small CNN from a 28x28 image to ``dim`` numbers: two convolution + pooling blocks and a Dense layer."""
-    env.quiet_tensorflow()
-    import keras
     from keras import layers
 
     inputs = keras.Input(shape=(28, 28, 1), name="image")
@@ -87,7 +74,6 @@ def build_embedding(dim: int = 16, name: str = "embedding") -> "keras.Model":
 def build_siamese(embedding: "keras.Model", name: str = "siamese") -> "keras.Model":
     """Two images in, one distance out: the *same* ``embedding`` (shared weights) on both, then the
     Euclidean distance of the two codes."""
-    import keras
     from keras import layers
 
     a = keras.Input(shape=(28, 28, 1), name="first")
@@ -172,3 +158,17 @@ def verification_accuracy(distance: np.ndarray, same: np.ndarray, threshold: flo
     """Share of pairs a threshold gets right: same pairs at or below it, different pairs above."""
     distance, same = np.asarray(distance, float).ravel(), np.asarray(same).ravel().astype(bool)
     return float(np.mean((distance <= threshold) == same))
+
+
+# >>> generated from notebooks/13_cnns_at_work.ipynb by `make export`: edit the notebook, not this block
+MARGIN = 1.0   # different-class pairs closer than this are pushed apart
+
+
+def contrastive_loss(same, distance, margin=MARGIN):
+    """Hadsell, Chopra and LeCun (2006), averaged over the pairs: same * d**2 + (1 - same) * max(margin - d, 0)**2."""
+    same = ops.cast(same, "float32")                                  # 1 for a same-class pair, 0 otherwise
+    distance = ops.cast(ops.reshape(distance, ops.shape(same)), "float32")
+    pull = same * distance ** 2                                       # same class: pull the two codes together
+    push = (1.0 - same) * ops.maximum(margin - distance, 0.0) ** 2    # different: push to `margin` apart, no further
+    return ops.mean(pull + push)
+# <<< generated from notebooks/13_cnns_at_work.ipynb

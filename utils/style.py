@@ -12,22 +12,35 @@ Gatys, Ecker and Bethge (2016), as the lecture notes give it:
 
 Both losses here are *relative* (the squared error divided by the target's squared size), so layers with large
 activations do not drown the others and the weights mean the same thing for a random network and for VGG19.
-Random filters already capture texture statistics (Ustyuzhaninov et al. 2016; He, Wang and Hopcroft 2016):
-offline, :func:`random_vgg` stands in for VGG19.
+
+The lesson code is written in notebook 13 and copied here by ``make export`` (the generated block at the end of
+this file: edit the notebook, not the block): :func:`gram_matrix`, :func:`relative_error`, :func:`content_loss`,
+:func:`style_loss`, :func:`total_variation` and :func:`style_step` (one Adam step on the pixels). Written by hand
+around it: the networks, the feature extractor and :func:`synthesize`, the loop that calls ``style_step``.
+
+Offline, :func:`random_vgg` (random weights) stands in for VGG19. Gatys, Ecker and Bethge (2015) reported that a
+network with random weights failed to give good textures; Ustyuzhaninov et al. (2016) got good ones from a single
+wide layer of random filters of several sizes, and He, Wang and Hopcroft (2016) from a random VGG only after
+rescaling each layer's share of the loss. This deep random network is neither of those: notebook 13 measures what
+it does.
+
+Importing this module imports Keras.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from utils import env
 from utils.errors import CourseError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
+env.quiet_tensorflow()
+import keras  # noqa: E402  (after quiet_tensorflow: no start-up chatter)
+import tensorflow as tf  # noqa: E402  (the generated style_step records its gradient with tf.GradientTape)
+from keras import ops  # noqa: E402
 
 #: The random network's blocks: (filters, convolutions) per block; layer names follow VGG19's.
 RANDOM_BLOCKS: tuple[tuple[int, int], ...] = ((32, 2), (64, 2), (128, 2), (128, 1))
@@ -39,53 +52,6 @@ CONTENT_LAYER = "block3_conv2"
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
 
 
-def gram_matrix(features: Any, normalize: bool = True) -> Any:
-    """The Gram matrix of feature maps (H, W, C) -> (C, C), or (B, H, W, C) -> (B, C, C):
-    ``G[k, k'] = sum over positions (i, j) of F[i, j, k] * F[i, j, k']``, divided by H * W when ``normalize``
-    (so images of different sizes compare). NumPy in, NumPy out; a tensor in, a tensor out."""
-    if isinstance(features, np.ndarray):
-        f = features.astype(np.float64)
-        if f.ndim not in (3, 4):
-            raise CourseError(f"feature maps must be (H, W, C) or (B, H, W, C), got shape {f.shape}.")
-        gram = np.einsum("...ijk,...ijl->...kl", f, f)
-        return gram / (f.shape[-3] * f.shape[-2]) if normalize else gram
-    import keras
-
-    f = keras.ops.cast(features, "float32")
-    gram = keras.ops.einsum("...ijk,...ijl->...kl", f, f)
-    if normalize:
-        shape = keras.ops.shape(f)
-        gram = gram / keras.ops.cast(shape[-3] * shape[-2], "float32")
-    return gram
-
-
-def relative_error(got: Any, target: Any) -> Any:
-    """``sum((got - target)**2) / sum(target**2)``: 0 when equal, 1 when ``got`` is all zeros."""
-    import keras
-
-    got, target = keras.ops.cast(got, "float32"), keras.ops.cast(target, "float32")
-    return keras.ops.sum((got - target) ** 2) / (keras.ops.sum(target ** 2) + 1e-12)
-
-
-def content_loss(generated: Any, content: Any) -> Any:
-    """How far the generated image's activations are from the content photo's (relative squared error)."""
-    return relative_error(generated, content)
-
-
-def style_loss(generated: Sequence[Any], style_grams: Sequence[Any],
-               weights: Sequence[float] | None = None) -> Any:
-    """Weighted sum over layers of the relative squared error between Gram matrices; ``generated`` holds
-    feature maps, ``style_grams`` the style photo's Gram matrices (same layers, same order)."""
-    if len(generated) != len(style_grams):
-        raise CourseError(f"{len(generated)} feature maps but {len(style_grams)} Gram matrices.")
-    weights = [1.0 / len(generated)] * len(generated) if weights is None else list(weights)
-    total = 0.0
-    for maps, gram, w in zip(generated, style_grams, weights):
-        if w:
-            total = total + w * relative_error(gram_matrix(maps), gram)
-    return total
-
-
 class _Preprocess:
     """Turns images in [0, 1] into what a network expects: centred for the random network, VGG's
     'caffe' convention (0-255, BGR, ImageNet means subtracted) for VGG19."""
@@ -94,8 +60,6 @@ class _Preprocess:
         self.mode = mode
 
     def __call__(self, images):
-        import keras
-
         if self.mode == "centre":
             return images - 0.5
         bgr = keras.ops.flip(images * 255.0, axis=-1)
@@ -116,7 +80,6 @@ def random_vgg(blocks: Sequence[tuple[int, int]] = RANDOM_BLOCKS, seed: int = 0,
 
 
 def _random_vgg(blocks, seed, input_shape, name):
-    import keras
     from keras import layers
 
     inputs = keras.Input(shape=input_shape, name="image", dtype="float32")
@@ -143,8 +106,6 @@ def imagenet_vgg19(timeout: float = 3.0, is_online: Callable[[], bool] | None = 
         print(f"Skipped: VGG19's ImageNet weights need the internet (Colab or a laptop online); {WEIGHTS_HOST} "
               "could not be reached. The random-weight network stands in.")
         return None
-    import keras
-
     try:
         with env.dtype_policy("float32"):
             return keras.applications.VGG19(include_top=False, weights="imagenet")
@@ -159,8 +120,6 @@ def feature_extractor(base: "keras.Model", layer_names: Sequence[str],
     ``preprocess``: ``"centre"`` (subtract 0.5, for :func:`random_vgg`) or ``"vgg"`` (for VGG19).
     A ``base`` computing in 16 bits is copied to float32 first (:func:`utils.models.as_float32`): the pixel
     gradients :func:`synthesize` follows would mostly underflow to 0 in float16."""
-    import keras
-
     from utils.models import as_float32
 
     if preprocess not in ("centre", "vgg"):
@@ -209,12 +168,10 @@ def synthesize(extract: Callable[[Any], list], style: np.ndarray, content: np.nd
     ``extract``: from :func:`feature_extractor`, with the style layers first and the content layer last when
     there is content. ``init``: the starting image (default: ``content``, or noise when there is none).
     ``style_weights``: one per style layer (default: equal). ``tv_weight`` adds a total-variation penalty
-    (neighbouring pixels alike). Adam on the pixels, clipped to [0, 1] after every step. Returns the image and
-    the losses per step (``style``, ``content``, ``seconds``).
+    (:func:`total_variation`: neighbouring pixels alike). Each step is :func:`style_step` (Adam on the pixels,
+    clipped to [0, 1]). Returns the image and the costs before each step (``style``, ``content``, ``tv``) with
+    the seconds elapsed after it.
     """
-    import keras
-    import tensorflow as tf
-
     n_style = len(extract.layer_names) - (1 if content is not None else 0)
     if content is not None and content_weight <= 0:
         raise CourseError("with a content photo, give content_weight > 0.")
@@ -228,27 +185,62 @@ def synthesize(extract: Callable[[Any], list], style: np.ndarray, content: np.nd
         init = content if content is not None else rng.uniform(0.4, 0.6, style.shape).astype(np.float32)
     image = tf.Variable(np.asarray(init, np.float32)[None])
     optimizer = keras.optimizers.Adam(learning_rate)
+    step = tf.function(lambda: style_step(image, extract, optimizer, style_grams, style_weights, content_target,
+                                          content_weight, tv_weight))
 
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            features = extract(image)
-            s_loss = style_loss(features[:n_style], style_grams, style_weights)
-            c_loss = content_loss(features[-1], content_target) if content is not None else tf.constant(0.0)
-            loss = s_loss + content_weight * c_loss
-            if tv_weight:
-                loss += tv_weight * tf.reduce_mean(tf.image.total_variation(image)) / tf.cast(
-                    tf.size(image), tf.float32)
-        gradient = tape.gradient(loss, image)
-        optimizer.apply_gradients([(gradient, image)])
-        image.assign(tf.clip_by_value(image, 0.0, 1.0))
-        return s_loss, c_loss
-
-    history: dict[str, list[float]] = {"style": [], "content": [], "seconds": []}
+    history: dict[str, list[float]] = {"style": [], "content": [], "tv": [], "seconds": []}
     start = time.perf_counter()
     for _ in range(steps):
-        s, c = step()
+        s, c, tv = step()
         history["style"].append(float(s))
         history["content"].append(float(c))
+        history["tv"].append(float(tv))
         history["seconds"].append(time.perf_counter() - start)
     return image.numpy()[0], history
+
+
+# >>> generated from notebooks/13_cnns_at_work.ipynb by `make export`: edit the notebook, not this block
+def gram_matrix(features):
+    """(..., H, W, C) -> (..., C, C): G[k, k'] = sum over positions of F[i, j, k] * F[i, j, k'], divided by H * W."""
+    f = ops.cast(features, "float32")
+    h, w = ops.shape(f)[-3], ops.shape(f)[-2]
+    return ops.einsum("...ijk,...ijl->...kl", f, f) / ops.cast(h * w, "float32")
+
+
+def relative_error(got, target):
+    """sum((got - target)**2) / sum(target**2): 0 when they are equal, 1 when got is all zeros."""
+    got, target = ops.cast(got, "float32"), ops.cast(target, "float32")
+    return ops.sum((got - target) ** 2) / (ops.sum(target ** 2) + 1e-12)
+
+
+def content_loss(features, content_features):
+    """How far the generated image's activations at the content layer are from the content photo's."""
+    return relative_error(features, content_features)
+
+
+def style_loss(feature_maps, style_grams, weights):
+    """Weighted sum over the style layers of how far each layer's Gram matrix is from the style image's."""
+    return sum(w * relative_error(gram_matrix(f), g) for f, g, w in zip(feature_maps, style_grams, weights) if w)
+
+
+def total_variation(images):
+    """How much neighbouring pixels differ: the mean absolute difference across plus down (0 for a flat image)."""
+    across = ops.abs(images[:, :, 1:, :] - images[:, :, :-1, :])
+    down = ops.abs(images[:, 1:, :, :] - images[:, :-1, :, :])
+    return ops.mean(across) + ops.mean(down)
+
+
+def style_step(image, extract, optimizer, style_grams, style_weights, content_target=None, content_weight=0.0,
+               tv_weight=0.0):
+    """One Adam step on the pixels of image, a tf.Variable (1, H, W, 3) in [0, 1]; returns the three costs."""
+    with tf.GradientTape() as tape:
+        features = extract(image)                         # the style layers first, the content layer last
+        style_cost = style_loss(features[:len(style_grams)], style_grams, style_weights)
+        content_cost = content_loss(features[-1], content_target) if content_target is not None else ops.zeros(())
+        tv_cost = total_variation(image)
+        cost = style_cost + content_weight * content_cost + tv_weight * tv_cost
+    gradient = tape.gradient(cost, image)                 # d cost / d pixel: the network's weights never change
+    optimizer.apply_gradients([(gradient, image)])
+    image.assign(ops.clip(image, 0.0, 1.0))               # stay a valid image
+    return style_cost, content_cost, tv_cost
+# <<< generated from notebooks/13_cnns_at_work.ipynb
