@@ -48,7 +48,7 @@ def test_the_rules():
              new.new_markdown_cell("The derivation:\n\n$$a = b$$\n\nthen\n\n$$b = c$$"),
              new.new_code_cell("import time\ntime.sleep(0)"),
              new.new_raw_cell("raw")]
-    assert slides.slide_types(cells) == ["slide", "skip", "skip", "slide", "fragment", "-", "subslide", "-",
+    assert slides.slide_types(cells) == ["slide", "skip", "skip", "slide", "fragment", "", "subslide", "",
                                          "notes", "subslide", "subslide", "fragment", "skip"]
 
 
@@ -57,7 +57,7 @@ def test_a_screen_that_is_full_starts_a_subslide():
     half = "\n\n".join([para] * (slides.SCREEN_LINES // 2))
     cells = [new.new_markdown_cell("# T"), new.new_markdown_cell("## S"), new.new_markdown_cell(half),
              new.new_markdown_cell(half)]
-    assert slides.slide_types(cells) == ["slide", "slide", "-", "subslide"]
+    assert slides.slide_types(cells) == ["slide", "slide", "", "subslide"]
 
 
 def test_rendered_lines_counts_what_the_reader_sees():
