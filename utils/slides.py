@@ -22,7 +22,9 @@ The rules (:func:`slide_types`), in order, for each cell:
    screen), when it holds a long derivation (two or more ``$$`` display equations) or when the screen it would
    join is already full (:data:`SCREEN_LINES`); else a continuation (it joins the text above it: ``-`` in
    JupyterLab's property inspector, stored as :data:`CONTINUE`, the empty string);
-6. a code cell right after markdown: ``fragment`` (the instructor explains, then reveals the code and its output
+6. a code cell that ends by showing a live widget (:func:`shows_widget`): ``subslide`` (the widget gets a screen of
+   its own, so all of it is inside the window);
+7. any other code cell right after markdown: ``fragment`` (the instructor explains, then reveals the code and its output
    with one more key press); a code cell after another code cell: a continuation (it joins that step).
 
 The fit (:func:`rendered_lines`, :func:`too_long`): a markdown cell fits one slide when its estimated rendered lines
@@ -79,6 +81,28 @@ def is_plumbing(source: str) -> bool:
     except SyntaxError:
         return False
     return bool(tree.body) and all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
+
+
+#: Calls whose value, as a cell's last expression, is a live widget (utils.widgets' builders, ipywidgets' boxes).
+WIDGET_CALLS = ("kernel_editor", "pooling_explorer", "VBox", "HBox")
+
+
+def shows_widget(source: str) -> bool:
+    """True for a code cell that ends by showing a live widget: ``kernel_editor()``, ``pad.widget``, ``VBox([...])``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    value = tree.body[-1].value
+    if isinstance(value, ast.Attribute):
+        return value.attr == "widget"
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        return name in WIDGET_CALLS
+    return False
 
 
 def heading_level(source: str) -> int:
@@ -155,7 +179,7 @@ def slide_types(cells) -> list[str]:
             if is_plumbing(source):
                 types.append("skip")
                 continue
-            kind_of = "fragment" if previous == "markdown" else CONTINUE
+            kind_of = "subslide" if shows_widget(source) else "fragment" if previous == "markdown" else CONTINUE
         elif kind == "markdown" and INSTRUCTOR_MARK.match(source):
             types.append("notes")
             continue

@@ -69,14 +69,28 @@ def shown(lab) -> tuple[int, ...]:
     return tuple(c["i"] for c in cells(lab) if c["visible"])
 
 
-def next_screen(lab) -> bool:
+def active_cell(lab) -> int:
+    return lab.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex")
+
+
+def next_screen(lab, tries: int = 12) -> bool:
     """One step as a presenter walks the deck: down (the section's next sub-slide or fragment) while there is one,
-    else forward (the next section). False at the end of the deck."""
+    else forward (the next section), until what is shown changes. A continuation cell is a stop of its own that
+    shows the same screen, so a key press may move the deck without changing the screen: press on while the active
+    cell moves. False at the end of the deck (neither key moves it)."""
     before = shown(lab)
-    for command in ("deck:down", "deck:forward"):
-        deck(lab, command)
-        if shown(lab) != before:
-            return True
+    for _ in range(tries):
+        where = active_cell(lab)
+        moved = False
+        for command in ("deck:down", "deck:forward"):
+            deck(lab, command)
+            if shown(lab) != before:
+                return True
+            if active_cell(lab) != where:
+                moved = True
+                break
+        if not moved:
+            return False
     return False
 
 
@@ -148,6 +162,14 @@ def test_widget_works_on_its_slide(lab, number, request):
     needle, css, use = WIDGETS[number]
     lab.page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     lab.open(notebook)
+    try:
+        _use_widget_on_its_slide(lab, notebook, number, needle, css, use)
+    finally:  # a deck left running (the extension remembers it) would turn the next test's notebook into a deck
+        deck(lab, "deck:stop")
+        slides.deck_off(settings_file(lab).parent.parent)
+
+
+def _use_widget_on_its_slide(lab, notebook: Path, number: str, needle: str, css: str, use) -> None:
     lab.run_all()
     index = code_cell_with(lab, needle)
     start_deck_at_top(lab)
