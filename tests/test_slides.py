@@ -140,6 +140,7 @@ def test_a_live_widget_gets_a_screen_of_its_own():
     assert not slides.shows_widget("editor = kernel_editor()")
     assert not slides.shows_widget("print(pad.widget)")
     assert not slides.shows_widget("x = (")
-    cells = [new.new_markdown_cell("# T"), new.new_markdown_cell("Text."), new.new_code_cell("from utils import widgets"),
-             new.new_code_cell("x = 1"), new.new_code_cell("kernel_editor()")]
+    cells = [new.new_markdown_cell("# T"), new.new_markdown_cell("Text."),
+             new.new_code_cell("from utils import widgets"), new.new_code_cell("x = 1"),
+             new.new_code_cell("kernel_editor()")]
     assert slides.slide_types(cells) == ["slide", "", "skip", "fragment", "subslide"]
