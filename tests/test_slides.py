@@ -48,7 +48,7 @@ def test_the_rules():
              new.new_markdown_cell("The derivation:\n\n$$a = b$$\n\nthen\n\n$$b = c$$"),
              new.new_code_cell("import time\ntime.sleep(0)"),
              new.new_raw_cell("raw")]
-    assert slides.slide_types(cells) == ["slide", "skip", "skip", "slide", "fragment", "-", "subslide", "-",
+    assert slides.slide_types(cells) == ["slide", "skip", "skip", "slide", "fragment", "", "subslide", "",
                                          "notes", "subslide", "subslide", "fragment", "skip"]
 
 
@@ -57,7 +57,7 @@ def test_a_screen_that_is_full_starts_a_subslide():
     half = "\n\n".join([para] * (slides.SCREEN_LINES // 2))
     cells = [new.new_markdown_cell("# T"), new.new_markdown_cell("## S"), new.new_markdown_cell(half),
              new.new_markdown_cell(half)]
-    assert slides.slide_types(cells) == ["slide", "slide", "-", "subslide"]
+    assert slides.slide_types(cells) == ["slide", "slide", "", "subslide"]
 
 
 def test_rendered_lines_counts_what_the_reader_sees():
@@ -130,3 +130,17 @@ def test_make_lab_turns_a_remembered_deck_off_before_starting():
     first_off = next(i for i, line in enumerate(lines) if "--deck-off" in line)
     first_lab = next(i for i, line in enumerate(lines) if "jupyter lab" in line)
     assert first_off < first_lab
+
+
+def test_a_live_widget_gets_a_screen_of_its_own():
+    assert slides.shows_widget("kernel_editor()   # needs a live kernel")
+    assert slides.shows_widget("pooling_explorer({'a': 1},\n    size=3)")
+    assert slides.shows_widget("pad = make_pad()\npad.widget")
+    assert slides.shows_widget("widgets.VBox([a, b])")
+    assert not slides.shows_widget("editor = kernel_editor()")
+    assert not slides.shows_widget("print(pad.widget)")
+    assert not slides.shows_widget("x = (")
+    cells = [new.new_markdown_cell("# T"), new.new_markdown_cell("Text."),
+             new.new_code_cell("from utils import widgets"), new.new_code_cell("x = 1"),
+             new.new_code_cell("kernel_editor()")]
+    assert slides.slide_types(cells) == ["slide", "", "skip", "fragment", "subslide"]

@@ -20,9 +20,12 @@ The rules (:func:`slide_types`), in order, for each cell:
    ``subslide``;
 5. any other markdown cell: ``subslide`` when it follows a code cell (the next step of the lesson gets its own
    screen), when it holds a long derivation (two or more ``$$`` display equations) or when the screen it would
-   join is already full (:data:`SCREEN_LINES`); else ``-`` (it joins the text above it);
-6. a code cell right after markdown: ``fragment`` (the instructor explains, then reveals the code and its output
-   with one more key press); a code cell after another code cell: ``-`` (it joins that step).
+   join is already full (:data:`SCREEN_LINES`); else a continuation (it joins the text above it: ``-`` in
+   JupyterLab's property inspector, stored as :data:`CONTINUE`, the empty string);
+6. a code cell that ends by showing a live widget (:func:`shows_widget`): ``subslide`` (the widget gets a screen of
+   its own, so all of it is inside the window);
+7. any other code cell right after markdown: ``fragment`` (the instructor explains, then reveals the code and its output
+   with one more key press); a code cell after another code cell: a continuation (it joins that step).
 
 The fit (:func:`rendered_lines`, :func:`too_long`): a markdown cell fits one slide when its estimated rendered lines
 are at most :data:`SCREEN_LINES`, counting :data:`LINE_CHARS` characters of visible text (link targets, ``**`` and
@@ -47,7 +50,11 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
 #: The slide types jupyterlab-slideshow (and RISE, nbconvert) read from ``metadata.slideshow.slide_type``.
-SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
+SLIDE_TYPES = ("slide", "subslide", "fragment", "", "skip", "notes")
+#: "Continue the current screen" (shown as ``-`` in JupyterLab's property inspector, which stores it as ``""``).
+#: jupyterlab-slideshow 0.3.4 reads ``""`` (or no type) as the continuation and never shows a cell typed ``"-"``
+#: (RISE's and classic Notebook's spelling, which nbconvert reads as a continuation too): ``""`` works in all of them.
+CONTINUE = ""
 
 #: Characters of visible markdown text per rendered line on a 1280x720 deck slide (measured: see the module doc).
 LINE_CHARS = 110
@@ -74,6 +81,28 @@ def is_plumbing(source: str) -> bool:
     except SyntaxError:
         return False
     return bool(tree.body) and all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
+
+
+#: Calls whose value, as a cell's last expression, is a live widget (utils.widgets' builders, ipywidgets' boxes).
+WIDGET_CALLS = ("kernel_editor", "pooling_explorer", "VBox", "HBox")
+
+
+def shows_widget(source: str) -> bool:
+    """True for a code cell that ends by showing a live widget: ``kernel_editor()``, ``pad.widget``, ``VBox([...])``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    value = tree.body[-1].value
+    if isinstance(value, ast.Attribute):
+        return value.attr == "widget"
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        return name in WIDGET_CALLS
+    return False
 
 
 def heading_level(source: str) -> int:
@@ -150,7 +179,7 @@ def slide_types(cells) -> list[str]:
             if is_plumbing(source):
                 types.append("skip")
                 continue
-            kind_of = "fragment" if previous == "markdown" else "-"
+            kind_of = "subslide" if shows_widget(source) else "fragment" if previous == "markdown" else CONTINUE
         elif kind == "markdown" and INSTRUCTOR_MARK.match(source):
             types.append("notes")
             continue
@@ -162,7 +191,7 @@ def slide_types(cells) -> list[str]:
             elif level >= 3 or previous == "code" or source.count("$$") >= 4 or screen + lines > SCREEN_LINES:
                 kind_of = "subslide"
             else:
-                kind_of = "-"
+                kind_of = CONTINUE
         else:  # raw cells
             types.append("skip")
             continue
@@ -312,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             changed = write(path)
             counts = summary(path)
             print(f"{path.name}: {changed} cell(s) changed; " +
-                  ", ".join(f"{counts[k]} {k if k != '-' else 'continuing'}" for k in SLIDE_TYPES if counts[k]))
+                  ", ".join(f"{counts[k]} {k or 'continuing'}" for k in SLIDE_TYPES if counts[k]))
         return 0
     if args.report:
         if args.json:
