@@ -97,7 +97,8 @@ test-floor:
 # Colab's runtime (requirements-colab.txt: its published versions, ipywidgets 7.7.1) in its own venv on Python 3.13:
 # the unit tests, every notebook in fast mode through the setup cell's Colab branch (tests/colab), and the drawing pad
 # in classic Notebook 6.5 (tests/colab/test_pad_notebook6.py). COLAB_NOTEBOOKS="01 04" runs only those notebooks.
-# Left out here: JupyterLab's tests (no JupyterLab in Colab's list) and the requirements.txt resolution (make test does it).
+# Left out here: JupyterLab's tests (no JupyterLab in Colab's list), ruff's lint (a developer tool, not in Colab's list)
+# and the requirements.txt resolution (make test does all three).
 COLAB_VENV   := .venv-colab
 COLAB_STAMP  := $(COLAB_VENV)/.installed
 COLAB_PY_OK  := import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else 1)
@@ -114,7 +115,7 @@ $(COLAB_STAMP): requirements-colab.txt
 colab-venv: $(COLAB_STAMP)
 
 test-colab: $(COLAB_STAMP)
-	COURSE_FAST=1 $(COLAB_VENV)/bin/python -m pytest -p no:nbval -o addopts="-ra -p no:cacheprovider" tests --ignore=tests/browser --ignore=tests/colab --ignore=tests/test_lab_smoke.py --deselect "tests/test_colab_readiness.py::test_requirements_resolve_for_colab_python" $(PYTEST_ARGS)
+	COURSE_FAST=1 $(COLAB_VENV)/bin/python -m pytest -p no:nbval -o addopts="-ra -p no:cacheprovider" tests --ignore=tests/browser --ignore=tests/colab --ignore=tests/test_lab_smoke.py --ignore=tests/test_lint.py --deselect "tests/test_colab_readiness.py::test_requirements_resolve_for_colab_python" $(PYTEST_ARGS)
 	COURSE_FAST=1 COURSE_COLAB_PROFILE=1 COURSE_COLAB_NOTEBOOKS="$(COLAB_NOTEBOOKS)" $(COLAB_VENV)/bin/python -m pytest -p no:nbval -o addopts="-ra -p no:cacheprovider" tests/colab $(PYTEST_ARGS)
 
 lint: $(STAMP)
